@@ -1,0 +1,93 @@
+/* ocl.h: the OpenCL runtime every program runs its numeric work through.
+ *
+ * One device per process, chosen by TOMOGAN_DEVICE (see tomogan(7)):
+ *   unset or ""   first GPU of any platform, else the first CPU device
+ *   "gpu", "cpu"  first device of that kind
+ *   "P:D"         platform P, device D (indices as `tsinfo --devices` lists)
+ *   other text    first device whose name contains it (case-insensitive)
+ * Kernels come from kernels/*.cl, embedded at build time; a program is built
+ * on first use (a note on stderr says so, since PoCL's first compile takes
+ * seconds) and kept for the life of the process.  TOMOGAN_CL_TIMING=1
+ * profiles every kernel launched through tg_cl_run and prints a table of
+ * per-kernel counts and times to stderr at exit.
+ *
+ * Library functions return TG_CL_OK or an error code and leave a one-line
+ * message in tg_cl_error(); the tg_clx_* wrappers are for programs and exit
+ * with the documented status (69 no device, 70 internal error).
+ */
+#ifndef TOMOGAN_OCL_H
+#define TOMOGAN_OCL_H
+
+#include <stdio.h>
+#include <stddef.h>
+
+#include <CL/cl.h>
+
+enum {
+	TG_CL_OK = 0,
+	TG_CL_NO_PLATFORM = 1,   /* no OpenCL platform or no matching device: exit 69 */
+	TG_CL_BUILD = 2,         /* a kernel program failed to compile (log printed) */
+	TG_CL_FAIL = 3           /* any other OpenCL error (named in the message) */
+};
+
+typedef struct tg_cl {
+	cl_platform_id platform;
+	cl_device_id device;
+	cl_context ctx;
+	cl_command_queue queue;
+	int is_cpu;              /* CL_DEVICE_TYPE_CPU: host-mapped buffers cost nothing */
+	char name[256];          /* device name */
+	size_t max_wg;           /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+	cl_ulong max_alloc;      /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+	cl_ulong global_mem;     /* CL_DEVICE_GLOBAL_MEM_SIZE */
+} tg_cl;
+
+/* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
+const char *tg_cl_errname(cl_int err);
+/* Message of the last failure of this module. */
+const char *tg_cl_error(void);
+
+/* Initialises the process-wide runtime once (later calls return the same
+ * one).  On failure *out is NULL. */
+int tg_cl_init(tg_cl **out);
+/* Lists platforms and devices, one line each, marking the one that
+ * TOMOGAN_DEVICE selects; returns TG_CL_NO_PLATFORM if there is none. */
+int tg_cl_list_devices(FILE *out);
+
+/* Kernel `kernel` from embedded source file `file` ("resize.cl"); built on
+ * first use with `options` appended to the default build options (the same
+ * file with different options is a different program).  NULL on failure. */
+cl_kernel tg_cl_kernel(tg_cl *cl, const char *file, const char *kernel, const char *options);
+
+/* Enqueues k over a 1-3 dimensional range (local may be NULL) and, when
+ * TOMOGAN_CL_TIMING is set, records its time under its name. */
+int tg_cl_run(tg_cl *cl, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local);
+/* Sets kernel arguments: pairs of (size, pointer), terminated by 0. */
+int tg_cl_args(cl_kernel k, ...);
+
+/* Buffers: size in bytes; host may be NULL.  NULL on failure. */
+cl_mem tg_cl_alloc(tg_cl *cl, size_t bytes, const void *host);
+int tg_cl_write(tg_cl *cl, cl_mem buf, size_t offset, size_t bytes, const void *src);
+int tg_cl_read(tg_cl *cl, cl_mem buf, size_t offset, size_t bytes, void *dst);
+int tg_cl_finish(tg_cl *cl);
+
+/* ---- GEMM, the one entry point ----
+ * Row-major C[M x N] = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T,
+ * with offsets and leading dimensions in elements (as cblas_sgemm with
+ * CblasRowMajor).  Backend: OpenBLAS on mapped buffers when the device is a
+ * CPU (PoCL maps without copying, and OpenBLAS runs 5-20x faster there than
+ * CLBlast), CLBlast otherwise; TOMOGAN_GEMM=clblast|openblas forces one. */
+typedef enum { TG_GEMM_AUTO = 0, TG_GEMM_CLBLAST, TG_GEMM_OPENBLAS } tg_gemm_backend;
+void tg_gemm_set_backend(tg_gemm_backend b);  /* overrides the environment */
+tg_gemm_backend tg_gemm_get_backend(tg_cl *cl); /* the one in effect */
+int tg_gemm(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
+            float alpha, cl_mem A, size_t off_a, size_t lda,
+            cl_mem B, size_t off_b, size_t ldb,
+            float beta, cl_mem C, size_t off_c, size_t ldc);
+
+/* ---- for programs: exit with a one-line message on failure ---- */
+tg_cl *tg_clx_init(void);                       /* exit 69 if no device */
+cl_kernel tg_clx_kernel(tg_cl *cl, const char *file, const char *kernel, const char *options);
+void tg_clx_check(int status);                  /* exit 70 unless TG_CL_OK */
+
+#endif
