@@ -17,11 +17,13 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) \
 	-Ilibstream -Ibuild -DCL_TARGET_OPENCL_VERSION=120 \
 	-DCL_USE_DEPRECATED_OPENCL_1_2_APIS $(PKG_CFLAGS) $(CFLAGS)
-ALL_LIBS = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
+# --as-needed: a program loads only the libraries it uses (OpenBLAS starts
+# threads at load time, HDF5 and CLBlast cost start-up time).
+ALL_LIBS = -Wl,--as-needed $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
 LIB_SRC = $(sort $(wildcard libstream/*.c libstream/*/*.c))
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o) build/kernels_embed.o
-KERNELS = $(sort $(wildcard kernels/*.cl))
+KERNELS = $(sort $(wildcard kernels/*.cl kernels/*.h))
 HEADERS = $(wildcard libstream/*.h libstream/*/*.h kernels/*.h)
 PROGS = $(patsubst filters/%.c,bin/%,$(sort $(wildcard filters/*.c)))
 UNIT = $(patsubst tests/unit/%.c,build/tests/%,$(sort $(wildcard tests/unit/test_*.c)))

@@ -160,6 +160,7 @@ int tg_open_in(const char *path)
 void tg_out_open(tg_out *o, const char *path)
 {
 	o->path = o->tmp = NULL;
+	o->durable = 0;
 	if (strcmp(path, "-") == 0) {
 		if (isatty(1))
 			tg_usage_error("refusing to write a binary stream to a terminal (redirect or pipe standard output)");
@@ -181,7 +182,9 @@ void tg_out_commit(tg_out *o)
 {
 	if (!o->tmp)
 		return;
-	if (fsync(o->fd) != 0 || close(o->fd) != 0)
+	/* rename makes the file appear whole or not at all for readers; fsync
+	 * (durable outputs) also makes it survive a power cut */
+	if ((o->durable && fsync(o->fd) != 0) || close(o->fd) != 0)
 		tg_die(TG_EX_IOERR, "%s: write failed: %s", o->path, strerror(errno));
 	if (rename(o->tmp, o->path) != 0)
 		tg_die(TG_EX_IOERR, "%s: cannot rename into place: %s", o->path, strerror(errno));
@@ -235,6 +238,13 @@ ts_writer *tg_writer_open(tg_out *o, ts_header *h, int zstd_level)
 void tg_write_frame(ts_writer *w, const void *buf)
 {
 	ts_status st = ts_write_frame(w, buf);
+	if (st)
+		tg_die_stream(st, ts_writer_error(w));
+}
+
+void tg_write_frame_from(ts_writer *w, const ts_reader *r, const void *buf)
+{
+	ts_status st = ts_write_frame_from(w, r, buf);
 	if (st)
 		tg_die_stream(st, ts_writer_error(w));
 }

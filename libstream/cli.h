@@ -55,6 +55,7 @@ int tg_open_in(const char *path);
  * tg_out_commit, so a failed run leaves no partial file. */
 typedef struct {
 	int fd;
+	int durable;   /* set before commit to fsync first (checkpoints) */
 	char *path, *tmp;
 } tg_out;
 void tg_out_open(tg_out *o, const char *path);
@@ -70,6 +71,9 @@ ts_reader *tg_reader_open(const char *path, int flags);
 ts_writer *tg_writer_open(tg_out *o, ts_header *h, int zstd_level);
 /* Writes a frame or ends the program with the writer's message. */
 void tg_write_frame(ts_writer *w, const void *buf);
+/* The same for a frame just read from r and passed on unchanged
+ * (ts_write_frame_from: no second checksum pass). */
+void tg_write_frame_from(ts_writer *w, const ts_reader *r, const void *buf);
 /* Reads a frame: 1 got one, 0 at the end; exits on error. */
 int tg_read_frame(ts_reader *r, void *buf);
 /* Writes the end record, frees the writer and commits the output. */

@@ -5,11 +5,25 @@
  *   "gpu", "cpu"  first device of that kind
  *   "P:D"         platform P, device D (indices as `tsinfo --devices` lists)
  *   other text    first device whose name contains it (case-insensitive)
- * Kernels come from kernels/*.cl, embedded at build time; a program is built
- * on first use (a note on stderr says so, since PoCL's first compile takes
- * seconds) and kept for the life of the process.  TOMOGAN_CL_TIMING=1
- * profiles every kernel launched through tg_cl_run and prints a table of
- * per-kernel counts and times to stderr at exit.
+ * Kernels come from the .cl files of kernels/, embedded at build time; a
+ * program is built on first use (a note on stderr says so, since PoCL's
+ * first compile takes seconds) and kept for the life of the process.
+ *   The note, "prog: compiling OpenCL kernels FILE (first use on this device
+ * can take seconds)", appears only when stderr is a terminal (and not quiet,
+ * tg_set_quiet) and only once the build has run for half a second, so cached
+ * builds, tests and logs stay silent; CLBlast's first GEMM gets the same.
+ *   Every program is built with "-cl-std=CL1.2" followed by the caller's
+ * options; a line `#include "NAME"` naming an embedded kernels/ file is
+ * replaced by its text, so a header of constants can be shared by host and
+ * kernels (once the build embeds kernels/ headers too).
+ *   Kernel objects belong to the runtime and are shared by every caller
+ * asking for the same (file, kernel, options): set the arguments right
+ * before each tg_cl_run, never release them, and use them from one thread
+ * at a time.
+ *   TOMOGAN_CL_TIMING=1 profiles every kernel launched through tg_cl_run
+ * (each launch then waits for its kernel) and every tg_gemm (wall time, by
+ * backend) and prints a table of per-kernel counts and times to stderr at
+ * exit.
  *
  * Library functions return TG_CL_OK or an error code and leave a one-line
  * message in tg_cl_error(); the tg_clx_* wrappers are for programs and exit
@@ -89,5 +103,27 @@ int tg_gemm(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
 tg_cl *tg_clx_init(void);                       /* exit 69 if no device */
 cl_kernel tg_clx_kernel(tg_cl *cl, const char *file, const char *kernel, const char *options);
 void tg_clx_check(int status);                  /* exit 70 unless TG_CL_OK */
+
+/* ---- notes on the functions above, and additions ----
+ * tg_clx_init exits 69 on any failure to set up the device (none found, none
+ * matching, context or queue refused), since the device is then unusable.
+ * tg_cl_run with a zero in the global range does nothing.  tg_cl_args takes
+ * pairs (size_t size, const void *value), e.g. sizeof(cl_mem), &buf,
+ * sizeof(float), &x, then 0; a (size, NULL) pair declares __local memory.
+ * tg_cl_alloc with bytes 0 gives a small buffer (OpenCL has no empty ones).
+ * tg_gemm: C must not overlap A or B; M or N of 0 does nothing; K = 0 or
+ * alpha = 0 scales C by beta; beta = 0 never reads C (NaN there does not
+ * survive), on both backends.  The OpenBLAS path runs M = 1 or N = 1 as
+ * sgemv, which OpenBLAS does faster than sgemm (1.2-3x here). */
+
+/* Builds `source` (named `name` in messages and the build log) with the
+ * default options plus `options`, uncached; the caller releases *out.
+ * TG_CL_BUILD, with the log printed on stderr, when it does not compile. */
+int tg_cl_program_from_source(tg_cl *cl, const char *name, const char *source,
+                              const char *options, cl_program *out);
+/* For tests only: releases the runtime and every cached program and kernel
+ * so that the next tg_cl_init chooses a device again (TOMOGAN_DEVICE may
+ * have changed).  Pointers from before are invalid afterwards. */
+void tg_cl_reset_for_tests(void);
 
 #endif

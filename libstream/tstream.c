@@ -3,6 +3,7 @@
  * Reading never hands a frame to the caller before its record checksum,
  * payload checksum and (for zstd) decompressed size have been verified, and
  * every size is checked against the limits before anything is allocated. */
+#define _GNU_SOURCE  /* F_SETPIPE_SZ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -49,6 +50,8 @@ struct ts_reader {
 	size_t zcap;
 	ZSTD_DCtx *dctx;
 	int last_compressed;
+	int last_hash_ok;       /* last_hash is the XXH64 of the decoded frame */
+	uint64_t last_hash;
 	int seekable;
 	off_t start;
 	ts_status failed;
@@ -120,6 +123,40 @@ static ts_status rexact(ts_reader *r, void *dst, size_t n, const char *what)
 		return rfail(r, TS_ERR_TRUNCATED, "truncated %s at byte %llu (%zd of %zu bytes)",
 		             what, (unsigned long long)at, k, n);
 	return TS_OK;
+}
+
+/* Reads a payload of n bytes into dst, hashing it piece by piece while the
+ * piece is still in cache (one pass over memory instead of two), and
+ * compares the hash with want. */
+#define HASH_PIECE ((size_t)256 << 10)
+static ts_status read_hashed(ts_reader *r, unsigned char *dst, size_t n, uint64_t want,
+                             unsigned long long fno)
+{
+	ts_xxh64_state hs;
+	ts_xxh64_init(&hs, 0);
+	for (size_t off = 0; off < n; off += HASH_PIECE) {
+		size_t k = n - off < HASH_PIECE ? n - off : HASH_PIECE;
+		ts_status st = rexact(r, dst + off, k, "frame");
+		if (st)
+			return st;
+		ts_xxh64_update(&hs, dst + off, k);
+	}
+	if (ts_xxh64_digest(&hs) != want)
+		return rfail(r, TS_ERR_CHECKSUM, "frame %llu: payload checksum mismatch", fno);
+	return TS_OK;
+}
+
+/* Pipes default to 64 KiB; a bigger one lets a frame cross in fewer
+ * context switches.  Best effort: failure (not a pipe, a limit) is fine. */
+static void widen_pipe(int fd)
+{
+#ifdef F_SETPIPE_SZ
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode) && fcntl(fd, F_GETPIPE_SZ) < (1 << 20))
+		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+#else
+	(void)fd;
+#endif
 }
 
 static ts_status parse_meta(ts_reader *r, const unsigned char *p, uint32_t len, ts_meta *m)
@@ -246,6 +283,7 @@ ts_status ts_reader_open(ts_reader **out, int fd, const char *name, int flags)
 	struct stat sb;
 	r->start = lseek(fd, 0, SEEK_CUR);
 	r->seekable = r->start >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+	widen_pipe(fd);
 	ts_status st = read_header(r, &r->h, 1);
 	if (st)
 		return st;
@@ -395,7 +433,7 @@ ts_status ts_read_frame(ts_reader *r, void *buf)
 			if (!same)
 				return rfail(r, TS_ERR_INCOMPATIBLE,
 				             "concatenated stream at byte %llu is %s, not %s like the first",
-				             (unsigned long long)at, b, a);
+				             (unsigned long long)(at + END_LEN), b, a);
 			r->seg_frames = 0;
 			continue;
 		}
@@ -417,22 +455,21 @@ ts_status ts_read_frame(ts_reader *r, void *buf)
 			if (stored != r->frame_bytes)
 				return rfail(r, TS_ERR_CORRUPT, "frame %llu: stored size %llu is not the frame size %llu",
 				             fno, (unsigned long long)stored, (unsigned long long)r->frame_bytes);
-			st = rexact(r, buf, (size_t)stored, "frame");
-			if (st)
+			r->last_hash_ok = 0;
+			if ((st = read_hashed(r, buf, (size_t)stored, sum, fno)))
 				return st;
-			if (ts_xxh64(buf, (size_t)stored, 0) != sum)
-				return rfail(r, TS_ERR_CHECKSUM, "frame %llu: payload checksum mismatch", fno);
 			r->last_compressed = 0;
+			r->last_hash_ok = 1;
+			r->last_hash = sum;
 		} else if (codec == CODEC_ZSTD) {
 			if (stored == 0 || stored > ZSTD_compressBound((size_t)r->frame_bytes))
 				return rfail(r, TS_ERR_CORRUPT, "frame %llu: compressed size %llu impossible for a %llu-byte frame",
 				             fno, (unsigned long long)stored, (unsigned long long)r->frame_bytes);
 			if ((st = ensure_zbuf(r, (size_t)stored)))
 				return st;
-			if ((st = rexact(r, r->zbuf, (size_t)stored, "frame")))
+			r->last_hash_ok = 0;
+			if ((st = read_hashed(r, r->zbuf, (size_t)stored, sum, fno)))
 				return st;
-			if (ts_xxh64(r->zbuf, (size_t)stored, 0) != sum)
-				return rfail(r, TS_ERR_CHECKSUM, "frame %llu: payload checksum mismatch", fno);
 			if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
 				return rfail(r, TS_ERR_NOMEM, "out of memory for zstd");
 			size_t n = ZSTD_decompressDCtx(r->dctx, buf, (size_t)r->frame_bytes, r->zbuf, (size_t)stored);
@@ -550,14 +587,17 @@ ts_status ts_writer_open(ts_writer **out, int fd, const char *name,
 	if (!w->name)
 		return wfail(w, TS_ERR_NOMEM, "out of memory");
 	w->level = opts ? opts->zstd_level : 0;
+	widen_pipe(fd);
 	if (w->level < 0 || w->level > ZSTD_maxCLevel())
 		return wfail(w, TS_ERR_ARG, "zstd level %d is not in 0..%d", w->level, ZSTD_maxCLevel());
-	if (ts_header_check(h))
-		return wfail(w, TS_ERR_DIMS, "invalid header for writing");
-	if (ts_header_copy(&w->h, h))
-		return wfail(w, TS_ERR_NOMEM, "out of memory");
-	w->frame_bytes = ts_frame_bytes(h);
+	ts_status hst = ts_header_check(h);
+	if (hst == TS_ERR_LIMIT)
+		return wfail(w, hst, "frame exceeds the limit of %llu MiB per frame",
+		             (unsigned long long)(ts_max_frame_bytes() >> 20));
+	if (hst)
+		return wfail(w, hst, "invalid header for writing");
 
+	/* checked before the copy, which would refuse a bad entry as well */
 	size_t mlen = 0;
 	for (size_t i = 0; i < h->meta.n; i++) {
 		const ts_kv *kv = &h->meta.kv[i];
@@ -567,6 +607,9 @@ ts_status ts_writer_open(ts_writer **out, int fd, const char *name,
 	}
 	if (mlen > TS_MAX_META_BYTES)
 		return wfail(w, TS_ERR_LIMIT, "metadata of %zu bytes exceeds the limit", mlen);
+	if (ts_header_copy(&w->h, h))
+		return wfail(w, TS_ERR_NOMEM, "out of memory");
+	w->frame_bytes = ts_frame_bytes(h);
 	unsigned char *buf = malloc(FIXED_LEN + mlen + 8);
 	if (!buf)
 		return wfail(w, TS_ERR_NOMEM, "out of memory");
@@ -595,7 +638,20 @@ ts_status ts_writer_open(ts_writer **out, int fd, const char *name,
 	return st;
 }
 
+static ts_status write_frame(ts_writer *w, const void *data, int have_hash, uint64_t hash);
+
 ts_status ts_write_frame(ts_writer *w, const void *data)
+{
+	return write_frame(w, data, 0, 0);
+}
+
+ts_status ts_write_frame_from(ts_writer *w, const ts_reader *r, const void *data)
+{
+	int ok = r->last_hash_ok && r->state != RS_FAILED && r->frame_bytes == w->frame_bytes;
+	return write_frame(w, data, ok, r->last_hash);
+}
+
+static ts_status write_frame(ts_writer *w, const void *data, int have_hash, uint64_t hash)
 {
 	if (w->failed)
 		return w->failed;
@@ -626,7 +682,7 @@ ts_status ts_write_frame(ts_writer *w, const void *data)
 		}
 	}
 	put64(rec + 8, stored);
-	put64(rec + 16, ts_xxh64(payload, stored, 0));
+	put64(rec + 16, payload == data && have_hash ? hash : ts_xxh64(payload, stored, 0));
 	put64(rec + 24, ts_xxh64(rec, 24, 0));
 	struct iovec iov[2] = { { rec, FRAME_LEN }, { (void *)payload, stored } };
 	ts_status st = write_iov(w, iov, 2);
@@ -655,8 +711,8 @@ ts_status ts_writer_finish(ts_writer *w)
 		put64(e + 16, ts_xxh64(e, 16, 0));
 		struct iovec iov = { e, END_LEN };
 		st = write_iov(w, &iov, 1);
-		if (!st)
-			w->failed = TS_ERR_ARG;  /* nothing may follow the end record */
+		if (!st)  /* nothing may follow the end record */
+			wfail(w, TS_ERR_ARG, "stream already finished");
 	}
 	return st;
 }

@@ -153,13 +153,17 @@ void ts_reader_close(ts_reader *r);
 
 /* ---- writing ---- */
 typedef struct {
-	int zstd_level;   /* 0: store frames uncompressed; 1..19 zstd level */
+	int zstd_level;   /* 0: store frames uncompressed; 1..22 zstd level */
 } ts_write_opts;
 
 /* Writes the header at once.  The header is copied. */
 ts_status ts_writer_open(ts_writer **out, int fd, const char *name,
                          const ts_header *h, const ts_write_opts *opts);
 ts_status ts_write_frame(ts_writer *w, const void *buf);
+/* Writes buf, the frame just read from r and not modified since: when both
+ * store frames uncompressed, the checksum r verified is reused instead of
+ * hashing the frame again (filters that pass frames through unchanged). */
+ts_status ts_write_frame_from(ts_writer *w, const ts_reader *r, const void *buf);
 /* Writes the end record; it does not close fd.  After an error nothing
  * more is written. */
 ts_status ts_writer_finish(ts_writer *w);
@@ -181,5 +185,14 @@ uint16_t ts_f32_to_f16(float f);
 
 /* 64-bit xxHash (XXH64) of a buffer; the checksum of the format. */
 uint64_t ts_xxh64(const void *data, size_t len, uint64_t seed);
+/* The same, fed in pieces (the reader hashes a frame while it arrives). */
+typedef struct {
+	uint64_t v[4], seed, total;
+	unsigned char buf[32];
+	size_t nbuf;
+} ts_xxh64_state;
+void ts_xxh64_init(ts_xxh64_state *st, uint64_t seed);
+void ts_xxh64_update(ts_xxh64_state *st, const void *data, size_t len);
+uint64_t ts_xxh64_digest(const ts_xxh64_state *st);
 
 #endif

@@ -49,31 +49,12 @@ static inline uint64_t merge_round(uint64_t acc, uint64_t val)
 	return acc * P1 + P4;
 }
 
-uint64_t ts_xxh64(const void *data, size_t len, uint64_t seed)
+/* The tail and final mix shared by the one-shot and streaming forms: h is
+ * the converged accumulator (or seed + P5 below 32 bytes), p..end the bytes
+ * after the last whole stripe, total the whole length. */
+static uint64_t finish(uint64_t h, const unsigned char *p, const unsigned char *end, uint64_t total)
 {
-	const unsigned char *p = data;
-	const unsigned char *end = p + len;
-	uint64_t h;
-
-	if (len >= 32) {
-		uint64_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
-		const unsigned char *limit = end - 32;
-		do {
-			v1 = xround(v1, load64(p));
-			v2 = xround(v2, load64(p + 8));
-			v3 = xround(v3, load64(p + 16));
-			v4 = xround(v4, load64(p + 24));
-			p += 32;
-		} while (p <= limit);
-		h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
-		h = merge_round(h, v1);
-		h = merge_round(h, v2);
-		h = merge_round(h, v3);
-		h = merge_round(h, v4);
-	} else {
-		h = seed + P5;
-	}
-	h += (uint64_t)len;
+	h += total;
 	while (p + 8 <= end) {
 		h ^= xround(0, load64(p));
 		h = rotl64(h, 27) * P1 + P4;
@@ -95,4 +76,72 @@ uint64_t ts_xxh64(const void *data, size_t len, uint64_t seed)
 	h *= P3;
 	h ^= h >> 32;
 	return h;
+}
+
+/* Consumes whole 32-byte stripes from p; returns the first byte not used. */
+static const unsigned char *stripes(uint64_t v[4], const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + (len & ~(size_t)31);
+	for (; p < end; p += 32) {
+		v[0] = xround(v[0], load64(p));
+		v[1] = xround(v[1], load64(p + 8));
+		v[2] = xround(v[2], load64(p + 16));
+		v[3] = xround(v[3], load64(p + 24));
+	}
+	return p;
+}
+
+static uint64_t converge(const uint64_t v[4])
+{
+	uint64_t h = rotl64(v[0], 1) + rotl64(v[1], 7) + rotl64(v[2], 12) + rotl64(v[3], 18);
+	for (int i = 0; i < 4; i++)
+		h = merge_round(h, v[i]);
+	return h;
+}
+
+uint64_t ts_xxh64(const void *data, size_t len, uint64_t seed)
+{
+	ts_xxh64_state st;
+	ts_xxh64_init(&st, seed);
+	ts_xxh64_update(&st, data, len);
+	return ts_xxh64_digest(&st);
+}
+
+void ts_xxh64_init(ts_xxh64_state *st, uint64_t seed)
+{
+	st->v[0] = seed + P1 + P2;
+	st->v[1] = seed + P2;
+	st->v[2] = seed;
+	st->v[3] = seed - P1;
+	st->seed = seed;
+	st->total = 0;
+	st->nbuf = 0;
+}
+
+void ts_xxh64_update(ts_xxh64_state *st, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	st->total += len;
+	if (st->nbuf) {  /* complete the pending stripe first */
+		size_t k = 32 - st->nbuf;
+		if (k > len)
+			k = len;
+		memcpy(st->buf + st->nbuf, p, k);
+		st->nbuf += k;
+		p += k;
+		len -= k;
+		if (st->nbuf < 32)
+			return;
+		stripes(st->v, st->buf, 32);
+		st->nbuf = 0;
+	}
+	const unsigned char *rest = stripes(st->v, p, len);
+	st->nbuf = len - (size_t)(rest - p);
+	memcpy(st->buf, rest, st->nbuf);
+}
+
+uint64_t ts_xxh64_digest(const ts_xxh64_state *st)
+{
+	uint64_t h = st->total >= 32 ? converge(st->v) : st->seed + P5;
+	return finish(h, st->buf, st->buf + st->nbuf, st->total);
 }

@@ -1,0 +1,257 @@
+/* gemm.c: tg_gemm, row-major SGEMM on OpenCL buffers through CLBlast or
+ * through OpenBLAS on the buffers mapped into host memory (ocl.h says when
+ * each is used and why). */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cblas.h>
+#include <clblast_c.h>
+
+#include "cli.h"
+#include "ocl.h"
+#include "ocl_internal.h"
+
+static tg_gemm_backend forced_backend = TG_GEMM_AUTO;
+
+void tg_gemm_set_backend(tg_gemm_backend b)
+{
+	forced_backend = b;
+}
+
+tg_gemm_backend tg_gemm_get_backend(tg_cl *cl)
+{
+	if (forced_backend != TG_GEMM_AUTO)
+		return forced_backend;
+	const char *env = getenv("TOMOGAN_GEMM");
+	if (env && *env) {
+		if (strcasecmp(env, "clblast") == 0)
+			return TG_GEMM_CLBLAST;
+		if (strcasecmp(env, "openblas") == 0)
+			return TG_GEMM_OPENBLAS;
+		static int warned;
+		if (!warned) {
+			warned = 1;
+			tg_warn("ignoring TOMOGAN_GEMM=\"%s\" (expected clblast or openblas)", env);
+		}
+	}
+	return cl && cl->is_cpu ? TG_GEMM_OPENBLAS : TG_GEMM_CLBLAST;
+}
+
+void tg_gemm_reset(void)
+{
+	CLBlastClearCache();
+}
+
+static const char *clblast_status_name(CLBlastStatusCode s)
+{
+	switch (s) {
+	case CLBlastNotImplemented: return "CLBlastNotImplemented";
+	case CLBlastInvalidMatrixA: return "CLBlastInvalidMatrixA";
+	case CLBlastInvalidMatrixB: return "CLBlastInvalidMatrixB";
+	case CLBlastInvalidMatrixC: return "CLBlastInvalidMatrixC";
+	case CLBlastInvalidDimension: return "CLBlastInvalidDimension";
+	case CLBlastInvalidLeadDimA: return "CLBlastInvalidLeadDimA";
+	case CLBlastInvalidLeadDimB: return "CLBlastInvalidLeadDimB";
+	case CLBlastInvalidLeadDimC: return "CLBlastInvalidLeadDimC";
+	case CLBlastInsufficientMemoryA: return "CLBlastInsufficientMemoryA";
+	case CLBlastInsufficientMemoryB: return "CLBlastInsufficientMemoryB";
+	case CLBlastInsufficientMemoryC: return "CLBlastInsufficientMemoryC";
+	case CLBlastInsufficientMemoryTemp: return "CLBlastInsufficientMemoryTemp";
+	case CLBlastInvalidLocalMemUsage: return "CLBlastInvalidLocalMemUsage";
+	case CLBlastDatabaseError: return "CLBlastDatabaseError";
+	case CLBlastUnknownError: return "CLBlastUnknownError";
+	case CLBlastUnexpectedError: return "CLBlastUnexpectedError";
+	default:
+		/* The codes in common with OpenCL have OpenCL's values. */
+		return tg_cl_errname((cl_int)s);
+	}
+}
+
+/* One operand: rows x cols floats at element offset off with leading
+ * dimension ld.  Checks ld and that the buffer holds the whole extent;
+ * *first and *count give the elements it spans. */
+static int check_operand(const char *what, cl_mem buf, size_t off, size_t rows, size_t cols,
+                         size_t ld, const char *ldname, size_t *first, size_t *count)
+{
+	if (!buf)
+		return tg_cl_fail(TG_CL_FAIL, "gemm: matrix %s is missing", what);
+	if (ld < cols || ld == 0)
+		return tg_cl_fail(TG_CL_FAIL, "gemm: %s is %zu x %zu, so %s must be at least %zu, not %zu",
+		                  what, rows, cols, ldname, cols ? cols : 1, ld);
+	/* extent = (rows - 1) * ld + cols, computed without overflow */
+	if (rows - 1 > (SIZE_MAX / sizeof(float) - cols) / ld)
+		return tg_cl_fail(TG_CL_FAIL, "gemm: %s of %zu x %zu with %s %zu is too large",
+		                  what, rows, cols, ldname, ld);
+	size_t extent = (rows - 1) * ld + cols;
+	size_t size = 0;
+	cl_int err = clGetMemObjectInfo(buf, CL_MEM_SIZE, sizeof size, &size, NULL);
+	if (err != CL_SUCCESS)
+		return tg_cl_fail(TG_CL_FAIL, "gemm: matrix %s: %s", what, tg_cl_errname(err));
+	size_t have = size / sizeof(float);
+	if (off > have || extent > have - off)
+		return tg_cl_fail(TG_CL_FAIL, "gemm: %s (%zu x %zu, %s %zu) needs %zu floats from offset "
+		                  "%zu but its buffer holds %zu", what, rows, cols, ldname, ld, extent,
+		                  off, have);
+	*first = off;
+	*count = extent;
+	return TG_CL_OK;
+}
+
+static int overlaps(cl_mem a, size_t a0, size_t an, cl_mem b, size_t b0, size_t bn)
+{
+	return a == b && a0 < b0 + bn && b0 < a0 + an;
+}
+
+/* C = beta * C over the M x N window, by the scale_matrix kernel of
+ * common.cl (beta = 0 assigns zeros). */
+static int scale_c(tg_cl *cl, size_t M, size_t N, float beta, cl_mem C, size_t off_c, size_t ldc)
+{
+	if (beta == 1.0f)
+		return TG_CL_OK;
+	cl_kernel k = tg_cl_kernel(cl, "common.cl", "scale_matrix", NULL);
+	if (!k)
+		return TG_CL_FAIL;
+	cl_ulong off = off_c, ld = ldc, rows = M, cols = N;
+	int st = tg_cl_args(k, sizeof(cl_mem), &C, sizeof off, &off, sizeof ld, &ld, sizeof rows,
+	                    &rows, sizeof cols, &cols, sizeof beta, &beta, (size_t)0);
+	if (st != TG_CL_OK)
+		return st;
+	size_t global[2] = { N, M };
+	return tg_cl_run(cl, k, 2, global, NULL);
+}
+
+static int gemm_openblas(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                         float alpha, cl_mem A, size_t a0, size_t an, size_t lda,
+                         cl_mem B, size_t b0, size_t bn, size_t ldb,
+                         float beta, cl_mem C, size_t c0, size_t cn, size_t ldc)
+{
+	/* OpenBLAS takes int sizes in this build. */
+	if (M > INT_MAX || N > INT_MAX || K > INT_MAX || lda > INT_MAX || ldb > INT_MAX ||
+	    ldc > INT_MAX)
+		return tg_cl_fail(TG_CL_FAIL, "gemm: %zu x %zu x %zu (lda %zu, ldb %zu, ldc %zu) is too "
+		                  "large for OpenBLAS", M, N, K, lda, ldb, ldc);
+	cl_int err = CL_SUCCESS;
+	const char *what = "A";
+	float *pa = NULL, *pb = NULL, *pc = NULL;
+	/* The queue is in order: once the blocking map of C returns, the maps
+	 * of A and B, and every command before them, have completed, so only
+	 * the last map needs to wait (one round trip instead of three). */
+	pa = clEnqueueMapBuffer(cl->queue, A, CL_FALSE, CL_MAP_READ, a0 * sizeof(float),
+	                        an * sizeof(float), 0, NULL, NULL, &err);
+	if (err == CL_SUCCESS) {
+		what = "B";
+		pb = clEnqueueMapBuffer(cl->queue, B, CL_FALSE, CL_MAP_READ, b0 * sizeof(float),
+		                        bn * sizeof(float), 0, NULL, NULL, &err);
+	}
+	if (err == CL_SUCCESS) {
+		what = "C";
+		pc = clEnqueueMapBuffer(cl->queue, C, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE,
+		                        c0 * sizeof(float), cn * sizeof(float), 0, NULL, NULL, &err);
+	}
+	int status = TG_CL_OK;
+	if (err != CL_SUCCESS)
+		status = tg_cl_fail(TG_CL_FAIL, "gemm: mapping matrix %s into host memory: %s", what,
+		                    tg_cl_errname(err));
+	else if (M == 1 && N > 1)
+		/* One row of C: C^T = op(B)^T op(A)^T, a matrix-vector product,
+		 * which OpenBLAS runs faster as sgemv than as sgemm (1.2-3x on
+		 * the development machine; the last convolution of a model, to
+		 * one channel, has this shape).  The row of
+		 * op(A) has stride 1, or lda when A is transposed. */
+		cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans,
+		            trans_b ? (int)N : (int)K, trans_b ? (int)K : (int)N, alpha, pb, (int)ldb,
+		            pa, trans_a ? (int)lda : 1, beta, pc, 1);
+	else if (N == 1 && M > 1)
+		/* One column of C (stride ldc) = op(A) times the column of op(B),
+		 * whose stride is ldb, or 1 when B is transposed. */
+		cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+		            trans_a ? (int)K : (int)M, trans_a ? (int)M : (int)K, alpha, pa, (int)lda,
+		            pb, trans_b ? 1 : (int)ldb, beta, pc, (int)ldc);
+	else
+		cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+		            trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha,
+		            pa, (int)lda, pb, (int)ldb, beta, pc, (int)ldc);
+	cl_mem bufs[3] = { A, B, C };
+	float *ptrs[3] = { pa, pb, pc };
+	for (int i = 0; i < 3; i++) {
+		if (!ptrs[i])
+			continue;
+		err = clEnqueueUnmapMemObject(cl->queue, bufs[i], ptrs[i], 0, NULL, NULL);
+		if (err != CL_SUCCESS && status == TG_CL_OK)
+			status = tg_cl_fail(TG_CL_FAIL, "gemm: unmapping matrix %c: %s", "ABC"[i],
+			                    tg_cl_errname(err));
+	}
+	return status;
+}
+
+static int gemm_clblast(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                        float alpha, cl_mem A, size_t off_a, size_t lda,
+                        cl_mem B, size_t off_b, size_t ldb,
+                        float beta, cl_mem C, size_t off_c, size_t ldc)
+{
+	/* CLBlast, like BLAS, does not read C when beta is 0 (test_gemm checks
+	 * both of its kernels with NaN there). */
+	cl_command_queue queue = cl->queue;
+	tg_cl_note_begin("compiling CLBlast GEMM kernels (first use on this device can take seconds)");
+	CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor,
+	                                   trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+	                                   trans_b ? CLBlastTransposeYes : CLBlastTransposeNo,
+	                                   M, N, K, alpha, A, off_a, lda, B, off_b, ldb,
+	                                   beta, C, off_c, ldc, &queue, NULL);
+	tg_cl_note_end();
+	if (s != CLBlastSuccess)
+		return tg_cl_fail(TG_CL_FAIL, "gemm: CLBlastSgemm %zu x %zu x %zu on %s: %s", M, N, K,
+		                  cl->name, clblast_status_name(s));
+	return TG_CL_OK;
+}
+
+int tg_gemm(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
+            float alpha, cl_mem A, size_t off_a, size_t lda,
+            cl_mem B, size_t off_b, size_t ldb,
+            float beta, cl_mem C, size_t off_c, size_t ldc)
+{
+	if (!cl)
+		return tg_cl_fail(TG_CL_FAIL, "gemm: the OpenCL runtime is not initialised");
+	if (M == 0 || N == 0)
+		return TG_CL_OK;
+	size_t a0 = 0, an = 0, b0 = 0, bn = 0, c0, cn;
+	int st = check_operand("C", C, off_c, M, N, ldc, "ldc", &c0, &cn);
+	if (st != TG_CL_OK)
+		return st;
+	int timing = tg_cl_timing_enabled();
+	double t0 = 0;
+	if (K == 0 || alpha == 0.0f) {
+		/* C = beta * C; A and B are not read (as BLAS). */
+		return scale_c(cl, M, N, beta, C, off_c, ldc);
+	}
+	/* op(A) is M x K: A is M x K, or K x M when transposed; likewise B. */
+	st = check_operand("A", A, off_a, trans_a ? K : M, trans_a ? M : K, lda, "lda", &a0, &an);
+	if (st == TG_CL_OK)
+		st = check_operand("B", B, off_b, trans_b ? N : K, trans_b ? K : N, ldb, "ldb", &b0, &bn);
+	if (st != TG_CL_OK)
+		return st;
+	if (overlaps(C, c0, cn, A, a0, an) || overlaps(C, c0, cn, B, b0, bn))
+		return tg_cl_fail(TG_CL_FAIL, "gemm: C overlaps %s in the same buffer",
+		                  overlaps(C, c0, cn, A, a0, an) ? "A" : "B");
+	tg_gemm_backend backend = tg_gemm_get_backend(cl);
+	if (timing) {
+		/* Wall time of the GEMM alone: nothing else is left in the queue. */
+		if ((st = tg_cl_finish(cl)) != TG_CL_OK)
+			return st;
+		t0 = tg_now();
+	}
+	if (backend == TG_GEMM_OPENBLAS)
+		st = gemm_openblas(cl, trans_a, trans_b, M, N, K, alpha, A, a0, an, lda, B, b0, bn, ldb,
+		                   beta, C, c0, cn, ldc);
+	else
+		st = gemm_clblast(cl, trans_a, trans_b, M, N, K, alpha, A, off_a, lda, B, off_b, ldb,
+		                  beta, C, off_c, ldc);
+	if (timing && st == TG_CL_OK && (st = tg_cl_finish(cl)) == TG_CL_OK)
+		tg_cl_timing_add(backend == TG_GEMM_OPENBLAS ? "sgemm (openblas, wall)"
+		                                             : "sgemm (clblast, wall)", tg_now() - t0);
+	return st;
+}
