@@ -35,6 +35,7 @@ MAN7 = $(wildcard man/*.7)
 .PHONY: all deps check bench fuzz install lint-man clean
 .SUFFIXES:
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(PROGS)
 
