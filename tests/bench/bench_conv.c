@@ -1,0 +1,330 @@
+/* bench_conv: GFLOP/s of the engine's conv2d (nn/ops.h) on the WGAN-GP 64x64
+ * layers at batch 64 and on SRCNN 9-1-5, next to raw OpenBLAS sgemm 1024^3
+ * on host arrays and tg_gemm 1024^3 on device buffers, all in one run.
+ * Built and run by bench_conv.sh.
+ *
+ * usage: bench_conv [-s seconds] [-c columns] [-q]
+ *   -s  time budget per measurement (default 1): the figure is the median
+ *       of the repetitions filling it (at least 3) after one warm-up call
+ *   -c  ctx->col_cols, the im2col tile width (default: the engine's)
+ *   -q  only the first WGAN-GP layer and the SRCNN training step
+ * FLOPs: a conv forward counts 2*B*OC*OH*OW*C*KH*KW; its backward twice
+ * that (data and weight gradients), once when the data gradient is
+ * skipped (the first layer); bias terms are not counted.  Shapes: the
+ * generator and critic of perf-anchors.md 2a and its addendum; SRCNN
+ * 9-1-5 with 'same' padding (4, 0, 2) as in perf-anchors.md 2b. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include "nn/nn.h"
+#include "nn/ops.h"
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static nn_ctx ctx;
+static double budget = 1.0;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_conv: %s: %s\n", what, nn_error());
+	exit(70);
+}
+
+typedef int (*job)(void *arg);
+
+/* Median seconds of f (each call ends with the device finished). */
+static double median_time(job f, void *arg)
+{
+	if (f(arg) || tg_cl_finish(ctx.cl))
+		die("warm-up");
+	double t[100];
+	int n = 0;
+	double start = now();
+	while (n < 100 && (n < 3 || now() - start < budget)) {
+		double t0 = now();
+		if (f(arg) || tg_cl_finish(ctx.cl))
+			die("run");
+		t[n++] = now() - t0;
+	}
+	qsort(t, (size_t)n, sizeof t[0], cmp_double);
+	return t[n / 2];
+}
+
+static cl_mem dev_random(size_t n, nn_rng *r, float scale)
+{
+	cl_mem m = nn_alloc(&ctx, n, NULL);
+	if (!m || nn_rng_uniform_dev(&ctx, r, nn_buf_of(m, 0), n, -scale, scale))
+		die("device buffer");
+	return m;
+}
+
+/* ---- raw GEMM ceilings ---- */
+
+struct gemm_job {
+	float *a, *b, *c;
+	cl_mem A, B, C;
+	int n;
+};
+
+static int host_gemm(void *arg)
+{
+	struct gemm_job *j = arg;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->n, j->n, j->n, 1.0f, j->a, j->n,
+	            j->b, j->n, 0.0f, j->c, j->n);
+	return 0;
+}
+
+static int dev_gemm(void *arg)
+{
+	struct gemm_job *j = arg;
+	size_t n = (size_t)j->n;
+	return tg_gemm(ctx.cl, 0, 0, n, n, n, 1.0f, j->A, 0, n, j->B, 0, n, 0.0f, j->C, 0, n);
+}
+
+static void bench_gemm(nn_rng *r)
+{
+	struct gemm_job j = { .n = 1024 };
+	size_t n2 = (size_t)j.n * j.n;
+	j.a = malloc(n2 * sizeof(float));
+	j.b = malloc(n2 * sizeof(float));
+	j.c = malloc(n2 * sizeof(float));
+	if (!j.a || !j.b || !j.c)
+		die("out of memory");
+	nn_rng_uniform(r, j.a, n2, -1, 1);
+	nn_rng_uniform(r, j.b, n2, -1, 1);
+	j.A = dev_random(n2, r, 1);
+	j.B = dev_random(n2, r, 1);
+	j.C = dev_random(n2, r, 1);
+	double flop = 2.0 * j.n * j.n * j.n;
+	double th = median_time(host_gemm, &j), td = median_time(dev_gemm, &j);
+	printf("%-44s %9.2f ms %7.1f GFLOP/s\n", "OpenBLAS sgemm 1024^3, host arrays", 1e3 * th,
+	       flop / th * 1e-9);
+	printf("%-44s %9.2f ms %7.1f GFLOP/s\n", "tg_gemm 1024^3, device buffers", 1e3 * td,
+	       flop / td * 1e-9);
+	free(j.a), free(j.b), free(j.c);
+	clReleaseMemObject(j.A), clReleaseMemObject(j.B), clReleaseMemObject(j.C);
+}
+
+/* ---- one conv layer ---- */
+
+struct conv_job {
+	nn_conv2d g;
+	cl_mem x, w, b, y, dy, dx, dw, db;
+	int want_dx;
+};
+
+static int conv_fwd(void *arg)
+{
+	struct conv_job *j = arg;
+	return nn_conv2d_forward(&ctx, &j->g, nn_buf_of(j->y, 0), nn_buf_of(j->x, 0),
+	                         nn_buf_of(j->w, 0), nn_buf_of(j->b, 0));
+}
+
+static int conv_bwd(void *arg)
+{
+	struct conv_job *j = arg;
+	return nn_conv2d_backward(&ctx, &j->g, j->want_dx ? nn_buf_of(j->dx, 0) : NN_NONE,
+	                          nn_buf_of(j->dw, 0), nn_buf_of(j->db, 0), nn_buf_of(j->dy, 0),
+	                          nn_buf_of(j->x, 0), nn_buf_of(j->w, 0));
+}
+
+static void conv_setup(struct conv_job *j, nn_rng *r, int B, int C, int H, int W, int OC, int K,
+                       int S, int P, int want_dx)
+{
+	if (nn_conv2d_shape(&j->g, B, C, H, W, OC, K, K, S, S, P, P))
+		die("shape");
+	size_t nx = (size_t)B * C * H * W, nw = (size_t)OC * C * K * K;
+	size_t ny = (size_t)B * OC * j->g.OH * j->g.OW;
+	j->x = dev_random(nx, r, 1);
+	j->w = dev_random(nw, r, 0.1f);
+	j->b = dev_random((size_t)OC, r, 0.1f);
+	j->y = dev_random(ny, r, 1);
+	j->dy = dev_random(ny, r, 1);
+	j->dx = dev_random(nx, r, 1);
+	j->dw = dev_random(nw, r, 1);
+	j->db = dev_random((size_t)OC, r, 1);
+	j->want_dx = want_dx;
+}
+
+static void conv_free(struct conv_job *j)
+{
+	cl_mem m[8] = { j->x, j->w, j->b, j->y, j->dy, j->dx, j->dw, j->db };
+	for (int i = 0; i < 8; i++)
+		clReleaseMemObject(m[i]);
+}
+
+static double conv_flop(const nn_conv2d *g)
+{
+	return 2.0 * g->B * g->OC * g->OH * g->OW * (double)g->C * g->KH * g->KW;
+}
+
+static void bench_layer(const char *name, nn_rng *r, int B, int C, int H, int W, int OC, int K,
+                        int S, int P, int want_dx)
+{
+	struct conv_job j;
+	conv_setup(&j, r, B, C, H, W, OC, K, S, P, want_dx);
+	double f = conv_flop(&j.g);
+	double tf = median_time(conv_fwd, &j), tb = median_time(conv_bwd, &j);
+	double fb = f * (want_dx ? 2 : 1);
+	printf("%-44s %8.1f ms %6.1f | %8.1f ms %6.1f | %6.1f GFLOP/s\n", name, 1e3 * tf,
+	       f / tf * 1e-9, 1e3 * tb, fb / tb * 1e-9, (f + fb) / (tf + tb) * 1e-9);
+	conv_free(&j);
+}
+
+/* ---- SRCNN 9-1-5: a whole training step and inference ---- */
+
+struct srcnn {
+	struct conv_job l[3];
+};
+
+static int srcnn_forward(void *arg)
+{
+	struct srcnn *s = arg;
+	for (int i = 0; i < 3; i++) {
+		struct conv_job *j = &s->l[i];
+		nn_buf x = i ? nn_buf_of(s->l[i - 1].y, 0) : nn_buf_of(j->x, 0);
+		int st = nn_conv2d_forward(&ctx, &j->g, nn_buf_of(j->y, 0), x, nn_buf_of(j->w, 0),
+		                           nn_buf_of(j->b, 0));
+		if (!st && i < 2) {
+			size_t n = (size_t)j->g.B * j->g.OC * j->g.OH * j->g.OW;
+			st = nn_relu_forward(&ctx, nn_buf_of(j->y, 0), nn_buf_of(j->y, 0), n);
+		}
+		if (st)
+			return st;
+	}
+	return 0;
+}
+
+/* Forward, MSE gradient against the input as target, backward (no data
+ * gradient for the first layer); the optimizer step is not included. */
+static int srcnn_step(void *arg)
+{
+	struct srcnn *s = arg;
+	int st = srcnn_forward(s);
+	struct conv_job *last = &s->l[2];
+	int n = last->g.B * last->g.OH * last->g.OW;
+	if (!st)
+		st = nn_mse_backward(&ctx, nn_buf_of(last->dy, 0), nn_buf_of(last->y, 0),
+		                     nn_buf_of(s->l[0].x, 0), 0, n, 1.0f);
+	for (int i = 2; i >= 0 && !st; i--) {
+		struct conv_job *j = &s->l[i];
+		nn_buf x = i ? nn_buf_of(s->l[i - 1].y, 0) : nn_buf_of(j->x, 0);
+		nn_buf dx = i ? nn_buf_of(s->l[i - 1].dy, 0) : NN_NONE;
+		st = nn_conv2d_backward(&ctx, &j->g, dx, nn_buf_of(j->dw, 0), nn_buf_of(j->db, 0),
+		                        nn_buf_of(j->dy, 0), x, nn_buf_of(j->w, 0));
+		if (!st && i) {
+			size_t m = (size_t)j->g.B * j->g.C * j->g.H * j->g.W;
+			st = nn_relu_backward(&ctx, dx, dx, x, m);
+		}
+	}
+	return st;
+}
+
+static void srcnn_setup(struct srcnn *s, nn_rng *r, int B, int H, int W)
+{
+	conv_setup(&s->l[0], r, B, 1, H, W, 64, 9, 1, 4, 0);
+	conv_setup(&s->l[1], r, B, 64, H, W, 32, 1, 1, 0, 1);
+	conv_setup(&s->l[2], r, B, 32, H, W, 1, 5, 1, 2, 1);
+}
+
+static void bench_srcnn(nn_rng *r, int quick)
+{
+	/* Per layer at training size, then the whole step. */
+	if (!quick) {
+		bench_layer("SRCNN conv 9x9 1->64, 128 x 33^2 (no dx)", r, 128, 1, 33, 33, 64, 9, 1, 4, 0);
+		bench_layer("SRCNN conv 1x1 64->32, 128 x 33^2", r, 128, 64, 33, 33, 32, 1, 1, 0, 1);
+		bench_layer("SRCNN conv 5x5 32->1, 128 x 33^2", r, 128, 32, 33, 33, 1, 5, 1, 2, 1);
+	}
+	struct srcnn s;
+	srcnn_setup(&s, r, 128, 33, 33);
+	double t = median_time(srcnn_step, &s);
+	double pix = 128.0 * 33 * 33;
+	printf("%-44s %8.1f ms = %.0f patches/s, %.1f GFLOP/s (37,824 FLOP/pixel)\n",
+	       "SRCNN training step (fwd+bwd), 128 x 33^2", 1e3 * t, 128 / t, 37824 * pix / t * 1e-9);
+	for (int i = 0; i < 3; i++)
+		conv_free(&s.l[i]);
+	if (quick)
+		return;
+	srcnn_setup(&s, r, 16, 256, 256);
+	t = median_time(srcnn_forward, &s);
+	pix = 16.0 * 256 * 256;
+	printf("%-44s %8.1f ms = %.2f MP/s, %.1f GFLOP/s (16,064 FLOP/pixel)\n",
+	       "SRCNN inference, 16 x 256^2", 1e3 * t, pix / t * 1e-6, 16064 * pix / t * 1e-9);
+	for (int i = 0; i < 3; i++)
+		conv_free(&s.l[i]);
+}
+
+int main(int argc, char **argv)
+{
+	int quick = 0, c;
+	long cols = 0;
+	while ((c = getopt(argc, argv, "s:c:q")) != -1) {
+		switch (c) {
+		case 's':
+			budget = strtod(optarg, NULL);
+			break;
+		case 'c':
+			cols = strtol(optarg, NULL, 10);
+			break;
+		case 'q':
+			quick = 1;
+			break;
+		default:
+			fprintf(stderr, "usage: bench_conv [-s seconds] [-c columns] [-q]\n");
+			return 64;
+		}
+	}
+	if (!(budget > 0) || cols < 0) {
+		fprintf(stderr, "usage: bench_conv [-s seconds] [-c columns] [-q]\n");
+		return 64;
+	}
+	tg_cl *cl;
+	if (tg_cl_init(&cl) != TG_CL_OK) {
+		fprintf(stderr, "bench_conv: %s\n", tg_cl_error());
+		return 69;
+	}
+	if (nn_ctx_init(&ctx, cl))
+		die("context");
+	if (cols)
+		ctx.col_cols = (size_t)cols;
+	printf("device: %s; GEMM backend: %s; im2col tiles of %zu columns; median of >= 3 runs "
+	       "within %.1f s each\n", cl->name,
+	       tg_gemm_get_backend(cl) == TG_GEMM_OPENBLAS ? "OpenBLAS (mapped)" : "CLBlast",
+	       ctx.col_cols, budget);
+	nn_rng r;
+	nn_rng_init(&r, 1);
+	bench_gemm(&r);
+	printf("%-44s %-18s | %-18s | fwd+bwd\n", "conv2d layer (batch x size)", "forward",
+	       "backward");
+	bench_layer("G conv 3x3 128->128, 64 x 32^2", &r, 64, 128, 32, 32, 128, 3, 1, 1, 1);
+	if (!quick) {
+		bench_layer("G conv 3x3 128->64, 64 x 64^2", &r, 64, 128, 64, 64, 64, 3, 1, 1, 1);
+		bench_layer("G conv 3x3 64->64, 64 x 64^2", &r, 64, 64, 64, 64, 64, 3, 1, 1, 1);
+		bench_layer("G conv 3x3 64->1, 64 x 64^2", &r, 64, 64, 64, 64, 1, 3, 1, 1, 1);
+		bench_layer("D conv 3x3 1->64, 64 x 64^2 (no dx)", &r, 64, 1, 64, 64, 64, 3, 1, 1, 0);
+		bench_layer("D conv 3x3 s2 1->64, 64 x 64^2 (no dx)", &r, 64, 1, 64, 64, 64, 3, 2, 1, 0);
+		bench_layer("D conv 3x3 s2 64->64, 64 x 64^2", &r, 64, 64, 64, 64, 64, 3, 2, 1, 1);
+		bench_layer("D conv 3x3 64->128, 64 x 32^2", &r, 64, 64, 32, 32, 128, 3, 1, 1, 1);
+		bench_layer("D conv 3x3 s2 64->128, 64 x 32^2", &r, 64, 64, 32, 32, 128, 3, 2, 1, 1);
+		bench_layer("D conv 3x3 s2 128->128, 64 x 32^2", &r, 64, 128, 32, 32, 128, 3, 2, 1, 1);
+	}
+	bench_srcnn(&r, quick);
+	nn_ctx_free(&ctx);
+	return 0;
+}

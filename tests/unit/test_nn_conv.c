@@ -1,0 +1,224 @@
+/* test_nn_conv: linear, conv2d and transposed conv2d on the OpenCL device
+ * against the plain-C references (nn/ops.h), forward and backward.
+ *
+ * Error measure (test_nn_util.h): max |device - reference| / max |reference|
+ * over each tensor; tolerance 1e-5 (the references accumulate in double,
+ * the device in float through OpenBLAS or CLBlast).  Every device tensor
+ * sits 3 elements into its buffer (offsets are exercised); outputs and dx
+ * start as NaN (everything must be written, dx assigned), dW and db start
+ * from the same random values on both sides (they must accumulate).  Each
+ * conv shape runs with the default tiling and again with tiles of a few
+ * columns (bands of output rows, several tiles per image); the first run
+ * takes the stride-1 data gradient as a convolution with flipped weights,
+ * the second as GEMM + col2im.  A few cases
+ * run again with the other GEMM backend forced (CLBlast where OpenBLAS is
+ * the default, and the reverse). */
+#include "test_nn_util.h"
+
+#define TOL 1e-5
+#define PAD 3
+
+static nn_rng rng;
+
+static nn_buf up(nn_ctx *ctx, const float *host, size_t n)
+{
+	cl_mem m = nn_alloc(ctx, n + PAD, NULL);
+	if (!m) {
+		fprintf(stderr, "%s\n", nn_error());
+		exit(70);
+	}
+	nn_buf b = nn_buf_of(m, PAD);
+	if (host && nn_write(ctx, b, host, n) != TG_CL_OK) {
+		fprintf(stderr, "%s\n", nn_error());
+		exit(70);
+	}
+	return b;
+}
+
+static float *nan_filled(size_t n)
+{
+	float *p = nn_test_alloc(n);
+	for (size_t i = 0; i < n; i++)
+		p[i] = NAN;
+	return p;
+}
+
+static void free_bufs(nn_buf *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (b[i].mem)
+			clReleaseMemObject(b[i].mem);
+}
+
+/* Compares a device tensor with the reference; returns the error. */
+static double compare(nn_ctx *ctx, nn_buf b, const float *ref, size_t n)
+{
+	float *d = nn_test_down(ctx, b, n);
+	double e = nn_err(d, ref, n);
+	free(d);
+	return e;
+}
+
+/* ---- linear ---- */
+
+static void linear_case(nn_ctx *ctx, int B, int in, int out, int bias)
+{
+	size_t nx = (size_t)B * in, nw = (size_t)out * in, ny = (size_t)B * out;
+	float *x = nn_test_uniform(&rng, nx, -1, 1), *w = nn_test_uniform(&rng, nw, -1, 1);
+	float *b = nn_test_uniform(&rng, out, -1, 1), *dy = nn_test_uniform(&rng, ny, -1, 1);
+	float *dw0 = nn_test_uniform(&rng, nw, -1, 1), *db0 = nn_test_uniform(&rng, out, -1, 1);
+	float *y = nn_test_alloc(ny), *dx = nn_test_alloc(nx);
+	float *dw = nn_test_copy(dw0, nw), *db = nn_test_copy(db0, out);
+	nn_ref_linear_forward(y, x, w, bias ? b : NULL, B, in, out);
+	nn_ref_linear_backward(dx, dw, bias ? db : NULL, dy, x, w, B, in, out);
+
+	float *nan_y = nan_filled(ny), *nan_x = nan_filled(nx);
+	nn_buf d[8] = { up(ctx, x, nx), up(ctx, w, nw), up(ctx, b, out), up(ctx, dy, ny),
+	                up(ctx, nan_y, ny), up(ctx, nan_x, nx), up(ctx, dw0, nw), up(ctx, db0, out) };
+	int st = nn_linear_forward(ctx, d[4], d[0], d[1], bias ? d[2] : NN_NONE, B, in, out);
+	if (st == TG_CL_OK)
+		st = nn_linear_backward(ctx, d[5], d[6], bias ? d[7] : NN_NONE, d[3], d[0], d[1], B, in,
+		                        out);
+	double ey = compare(ctx, d[4], y, ny), ex = compare(ctx, d[5], dx, nx);
+	double ew = compare(ctx, d[6], dw, nw), eb = compare(ctx, d[7], bias ? db : db0, out);
+	check(st == TG_CL_OK && ey <= TOL && ex <= TOL && ew <= TOL && eb <= TOL,
+	      "linear B %d, %d -> %d%s: errors y %.2g dx %.2g dW %.2g db %.2g (tolerance %g)%s%s", B,
+	      in, out, bias ? "" : " no bias", ey, ex, ew, eb, TOL, st ? ": " : "",
+	      st ? nn_error() : "");
+	free_bufs(d, 8);
+	free(x), free(w), free(b), free(dy), free(dw0), free(db0), free(y), free(dx), free(dw);
+	free(db), free(nan_y), free(nan_x);
+}
+
+/* ---- conv2d / conv_transpose2d ---- */
+
+typedef struct conv_case {
+	const char *name;
+	int B, C, H, W, OC, KH, KW, SH, SW, PH, PW, OPH, OPW;
+	int bias;
+	int transposed;
+	int no_dx;
+} conv_case;
+
+static void run_conv(nn_ctx *ctx, const conv_case *k, size_t col_cols)
+{
+	nn_conv2d g;
+	nn_convt2d t;
+	int OH, OW, bad;
+	if (k->transposed) {
+		bad = nn_convt2d_shape(&t, k->B, k->C, k->H, k->W, k->OC, k->KH, k->KW, k->SH, k->SW,
+		                       k->PH, k->PW, k->OPH, k->OPW);
+		OH = t.OH, OW = t.OW;
+	} else {
+		bad = nn_conv2d_shape(&g, k->B, k->C, k->H, k->W, k->OC, k->KH, k->KW, k->SH, k->SW,
+		                      k->PH, k->PW);
+		OH = g.OH, OW = g.OW;
+	}
+	if (bad) {
+		check(0, "%s: shape refused: %s", k->name, nn_error());
+		return;
+	}
+	size_t nx = (size_t)k->B * k->C * k->H * k->W, nw = (size_t)k->OC * k->C * k->KH * k->KW;
+	size_t ny = (size_t)k->B * k->OC * OH * OW;
+	float *x = nn_test_uniform(&rng, nx, -1, 1), *w = nn_test_uniform(&rng, nw, -1, 1);
+	float *b = nn_test_uniform(&rng, k->OC, -1, 1), *dy = nn_test_uniform(&rng, ny, -1, 1);
+	float *dw0 = nn_test_uniform(&rng, nw, -1, 1), *db0 = nn_test_uniform(&rng, k->OC, -1, 1);
+	float *y = nn_test_alloc(ny), *dx = nn_test_alloc(nx);
+	float *dw = nn_test_copy(dw0, nw), *db = nn_test_copy(db0, k->OC);
+	const float *bias = k->bias ? b : NULL;
+	if (k->transposed) {
+		nn_ref_convt2d_forward(&t, y, x, w, bias);
+		nn_ref_convt2d_backward(&t, dx, dw, k->bias ? db : NULL, dy, x, w);
+	} else {
+		nn_ref_conv2d_forward(&g, y, x, w, bias);
+		nn_ref_conv2d_backward(&g, dx, dw, k->bias ? db : NULL, dy, x, w);
+	}
+
+	float *nan_y = nan_filled(ny), *nan_x = nan_filled(nx);
+	nn_buf d[8] = { up(ctx, x, nx), up(ctx, w, nw), up(ctx, b, k->OC), up(ctx, dy, ny),
+	                up(ctx, nan_y, ny), up(ctx, nan_x, nx), up(ctx, dw0, nw),
+	                up(ctx, db0, k->OC) };
+	nn_buf db_dev = k->bias ? d[7] : NN_NONE, dx_dev = k->no_dx ? NN_NONE : d[5];
+	size_t saved = ctx->col_cols;
+	int saved_flip = ctx->flip_dx;
+	ctx->col_cols = col_cols;
+	ctx->flip_dx = col_cols > 64;   /* narrow tiles also take the col2im data gradient */
+	int st;
+	if (k->transposed) {
+		st = nn_convt2d_forward(ctx, &t, d[4], d[0], d[1], k->bias ? d[2] : NN_NONE);
+		if (st == TG_CL_OK)
+			st = nn_convt2d_backward(ctx, &t, dx_dev, d[6], db_dev, d[3], d[0], d[1]);
+	} else {
+		st = nn_conv2d_forward(ctx, &g, d[4], d[0], d[1], k->bias ? d[2] : NN_NONE);
+		if (st == TG_CL_OK)
+			st = nn_conv2d_backward(ctx, &g, dx_dev, d[6], db_dev, d[3], d[0], d[1]);
+	}
+	ctx->col_cols = saved;
+	ctx->flip_dx = saved_flip;
+	double ey = compare(ctx, d[4], y, ny);
+	double ex = k->no_dx ? 0 : compare(ctx, d[5], dx, nx);
+	double ew = compare(ctx, d[6], dw, nw), eb = compare(ctx, d[7], k->bias ? db : db0, k->OC);
+	check(st == TG_CL_OK && ey <= TOL && ex <= TOL && ew <= TOL && eb <= TOL,
+	      "%s [%d,%d,%d,%d] -> [%d,%d,%d,%d], %zu-column tiles: errors y %.2g dx %.2g dw %.2g "
+	      "db %.2g (tolerance %g)%s%s", k->name, k->B, k->C, k->H, k->W, k->B, k->OC, OH, OW,
+	      col_cols, ey, ex, ew, eb, TOL, st ? ": " : "", st ? nn_error() : "");
+	free_bufs(d, 8);
+	free(x), free(w), free(b), free(dy), free(dw0), free(db0), free(y), free(dx), free(dw);
+	free(db), free(nan_y), free(nan_x);
+}
+
+static const conv_case cases[] = {
+	{ "conv2d 3x3 s1 p1", 3, 3, 9, 7, 5, 3, 3, 1, 1, 1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p1", 2, 4, 8, 8, 6, 3, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 1x1 (direct GEMM)", 2, 5, 6, 7, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 1x1 s2 (columns)", 2, 3, 7, 6, 4, 1, 1, 2, 2, 0, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 s2 p2", 2, 3, 11, 10, 4, 5, 5, 2, 2, 2, 2, 0, 0, 1, 0, 0 },
+	{ "conv2d 9x9 p4 (SRCNN first layer)", 2, 1, 13, 12, 8, 9, 9, 1, 1, 4, 4, 0, 0, 1, 0, 1 },
+	{ "conv2d 9x9 valid", 1, 2, 12, 11, 3, 9, 9, 1, 1, 0, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 p2 one output channel", 3, 4, 9, 8, 1, 5, 5, 1, 1, 2, 2, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 one output channel no bias", 2, 3, 9, 9, 1, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0 },
+	{ "conv2d 1x1 one output channel", 2, 6, 5, 5, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 1x7 p(0,3)", 2, 3, 6, 9, 4, 1, 7, 1, 1, 0, 3, 0, 0, 1, 0, 0 },
+	{ "conv2d 7x1 p(3,0)", 2, 3, 9, 6, 4, 7, 1, 1, 1, 3, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x1 p(1,0)", 2, 3, 7, 5, 4, 3, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 stride (2,1) p(1,0)", 2, 3, 9, 6, 4, 3, 3, 2, 1, 1, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 4x4 s2 p1 no bias", 2, 3, 8, 8, 4, 4, 4, 2, 2, 1, 1, 0, 0, 0, 0, 0 },
+	{ "conv2d 3x3 p2 (padding beyond half)", 1, 2, 5, 6, 3, 3, 3, 1, 1, 2, 2, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s3 (skipped rows)", 2, 2, 10, 11, 3, 3, 3, 3, 3, 0, 0, 0, 0, 1, 0, 0 },
+	{ "conv_transpose2d 4x4 s2 p1", 2, 4, 5, 5, 3, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 0 },
+	{ "conv_transpose2d 3x3 s2 p1 op1", 2, 3, 4, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0 },
+	{ "conv_transpose2d 3x3 s1 p1", 2, 3, 6, 5, 2, 3, 3, 1, 1, 1, 1, 0, 0, 0, 1, 0 },
+	{ "conv_transpose2d 5x3 s(3,2) p(2,1) op(2,1)", 2, 2, 4, 4, 3, 5, 3, 3, 2, 2, 1, 2, 1, 1, 1,
+	  0 },
+	{ "conv_transpose2d 2x2 s2 to one channel", 2, 4, 4, 3, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0 },
+	{ "conv_transpose2d 3x3 s2 from one channel", 2, 1, 4, 4, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1 },
+};
+
+int main(void)
+{
+	nn_rng_init(&rng, 777);
+	nn_ctx *ctx = nn_test_ctx("conv on the device");
+	if (!ctx)
+		return check_finish();
+	linear_case(ctx, 3, 17, 5, 1);
+	linear_case(ctx, 1, 8, 6, 1);
+	linear_case(ctx, 4, 9, 1, 0);
+	linear_case(ctx, 64, 40, 3, 1);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		run_conv(ctx, &cases[i], 4096);
+		run_conv(ctx, &cases[i], 7);
+	}
+	/* The other GEMM backend on a few cases (CLBlast on a CPU device, or
+	 * OpenBLAS where the default is CLBlast): both must agree with the
+	 * reference. */
+	tg_gemm_backend other = tg_gemm_get_backend(ctx->cl) == TG_GEMM_OPENBLAS
+	                            ? TG_GEMM_CLBLAST : TG_GEMM_OPENBLAS;
+	tg_gemm_set_backend(other);
+	printf("# GEMM backend forced to %s\n", other == TG_GEMM_CLBLAST ? "CLBlast" : "OpenBLAS");
+	linear_case(ctx, 3, 17, 5, 1);
+	static const int again[] = { 0, 2, 4, 17 };
+	for (size_t i = 0; i < sizeof again / sizeof again[0]; i++)
+		run_conv(ctx, &cases[again[i]], 7);
+	tg_gemm_set_backend(TG_GEMM_AUTO);
+	return check_finish();
+}
