@@ -141,6 +141,18 @@ static void put_header(const struct opts *o, const ts_header *h, const char *nam
 	}
 }
 
+struct piece_stats {
+	ts_dtype dtype;
+	tg_stats s;
+};
+
+static void stats_piece(void *ctx, const void *piece, size_t offset, size_t len)
+{
+	struct piece_stats *p = ctx;
+	(void)offset;
+	tg_stats_add(&p->s, p->dtype, piece, len / ts_dtype_size(p->dtype));
+}
+
 static void put_frame(const struct opts *o, uint64_t i, const tg_stats *s, const double *pct)
 {
 	double v[4] = { s->min, s->max, s->mean, tg_stats_std(s) };
@@ -317,11 +329,15 @@ int main(int argc, char **argv)
 	tg_stats_init(&all);
 	int progress = tg_progress_enabled();
 	uint64_t i = 0;
-	for (; tg_read_frame(r, frame); i++) {
+	/* statistics of each piece as it arrives, while it is in cache */
+	struct piece_stats ps = { h->dtype, { 0 } };
+	ts_reader_on_piece(r, stats_piece, &ps);
+	for (;; i++) {
+		tg_stats_init(&ps.s);
+		if (!tg_read_frame(r, frame))
+			break;
 		if (o.per_frame) {
-			tg_stats fs;
-			tg_stats_init(&fs);
-			tg_stats_add(&fs, h->dtype, frame, n);
+			tg_stats fs = ps.s;
 			if (o.nq) {
 				ts_convert_to_f32(h->dtype, frame, scratch, n);
 				size_t m = tg_drop_nan(scratch, n);
@@ -332,7 +348,7 @@ int main(int argc, char **argv)
 				check_stdout();
 			tg_stats_merge(&all, &fs);
 		} else {
-			tg_stats_add(&all, h->dtype, frame, n);
+			tg_stats_merge(&all, &ps.s);
 		}
 		if (o.nq)
 			pool_add(&pool, h, frame, n);

@@ -50,6 +50,8 @@ struct ts_reader {
 	size_t zcap;
 	ZSTD_DCtx *dctx;
 	int last_compressed;
+	ts_piece_fn piece_fn;
+	void *piece_ctx;
 	int last_hash_ok;       /* last_hash is the XXH64 of the decoded frame */
 	uint64_t last_hash;
 	int seekable;
@@ -130,7 +132,7 @@ static ts_status rexact(ts_reader *r, void *dst, size_t n, const char *what)
  * compares the hash with want. */
 #define HASH_PIECE ((size_t)256 << 10)
 static ts_status read_hashed(ts_reader *r, unsigned char *dst, size_t n, uint64_t want,
-                             unsigned long long fno)
+                             unsigned long long fno, int pieces)
 {
 	ts_xxh64_state hs;
 	ts_xxh64_init(&hs, 0);
@@ -140,6 +142,8 @@ static ts_status read_hashed(ts_reader *r, unsigned char *dst, size_t n, uint64_
 		if (st)
 			return st;
 		ts_xxh64_update(&hs, dst + off, k);
+		if (pieces && r->piece_fn)
+			r->piece_fn(r->piece_ctx, dst + off, off, k);
 	}
 	if (ts_xxh64_digest(&hs) != want)
 		return rfail(r, TS_ERR_CHECKSUM, "frame %llu: payload checksum mismatch", fno);
@@ -319,6 +323,12 @@ ts_status ts_reader_open_path(ts_reader **out, const char *path, int flags)
 }
 
 const ts_header *ts_reader_header(const ts_reader *r) { return &r->h; }
+
+void ts_reader_on_piece(ts_reader *r, ts_piece_fn fn, void *ctx)
+{
+	r->piece_fn = fn;
+	r->piece_ctx = ctx;
+}
 uint64_t ts_reader_frames(const ts_reader *r) { return r->frames; }
 int ts_reader_last_compressed(const ts_reader *r) { return r->last_compressed; }
 int ts_reader_seekable(const ts_reader *r) { return r->seekable; }
@@ -456,7 +466,7 @@ ts_status ts_read_frame(ts_reader *r, void *buf)
 				return rfail(r, TS_ERR_CORRUPT, "frame %llu: stored size %llu is not the frame size %llu",
 				             fno, (unsigned long long)stored, (unsigned long long)r->frame_bytes);
 			r->last_hash_ok = 0;
-			if ((st = read_hashed(r, buf, (size_t)stored, sum, fno)))
+			if ((st = read_hashed(r, buf, (size_t)stored, sum, fno, 1)))
 				return st;
 			r->last_compressed = 0;
 			r->last_hash_ok = 1;
@@ -468,7 +478,7 @@ ts_status ts_read_frame(ts_reader *r, void *buf)
 			if ((st = ensure_zbuf(r, (size_t)stored)))
 				return st;
 			r->last_hash_ok = 0;
-			if ((st = read_hashed(r, r->zbuf, (size_t)stored, sum, fno)))
+			if ((st = read_hashed(r, r->zbuf, (size_t)stored, sum, fno, 0)))
 				return st;
 			if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
 				return rfail(r, TS_ERR_NOMEM, "out of memory for zstd");
@@ -479,6 +489,8 @@ ts_status ts_read_frame(ts_reader *r, void *buf)
 				return rfail(r, TS_ERR_ZSTD, "frame %llu: decompressed to %zu bytes, not %llu",
 				             fno, n, (unsigned long long)r->frame_bytes);
 			r->last_compressed = 1;
+			if (r->piece_fn)
+				r->piece_fn(r->piece_ctx, buf, 0, n);
 		} else {
 			return rfail(r, TS_ERR_VERSION, "frame %llu: unknown codec %u", fno, codec);
 		}

@@ -139,6 +139,13 @@ ts_status ts_read_frame(ts_reader *r, void *buf);
 /* Segment mode: after TS_SEGMENT_END, reads the next header.  TS_OK, or
  * TS_END at end of input, or an error. */
 ts_status ts_reader_next_segment(ts_reader *r);
+/* Optional: a function called while ts_read_frame fills buf, once per piece
+ * of the frame as it arrives (offset and length in bytes, whole elements),
+ * so that a consumer can work on each piece while it is still in cache.
+ * The pieces are not yet verified: if ts_read_frame then fails, whatever
+ * the callback computed must be thrown away.  NULL removes it. */
+typedef void (*ts_piece_fn)(void *ctx, const void *piece, size_t offset, size_t len);
+void ts_reader_on_piece(ts_reader *r, ts_piece_fn fn, void *ctx);
 /* Frames read so far (all segments). */
 uint64_t ts_reader_frames(const ts_reader *r);
 /* Whether the last frame read was compressed. */
