@@ -1,0 +1,55 @@
+#!/bin/sh
+# bench_prep.sh: the data preparation of seed 000 as one pipeline,
+#   h5slice FILE | clipnorm | resize 64 > /dev/null
+# on a generated N x 2048 x 2048 float32 HDF5 volume (N = 256, 4.3 GB;
+# BENCH_SLICES to change), next to `cat FILE > /dev/null` in the same run,
+# page cache warm.  clipnorm reads its input twice (bounds, then mapping),
+# so from a pipe it spools the stream to $TMPDIR; the variant with the
+# bounds computed first (--stats-out, then --stats) reads the file twice
+# instead.  Printed, not asserted.  The file is deleted afterwards.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${BIN:-$top/bin}
+PY=/usr/bin/python3
+n=${BENCH_SLICES:-256}
+"$PY" -c 'import h5py, numpy' 2>/dev/null || { echo "bench_prep: needs $PY with h5py; skipped"; exit 0; }
+[ -x "$BIN/h5slice" ] || { echo "bench_prep: build first (make)"; exit 1; }
+dir=$(mktemp -d "${TMPDIR:-/tmp}/bench_prep.XXXXXX")
+trap 'rm -rf "$dir"' EXIT INT TERM
+file=$dir/vol.h5
+"$PY" - "$file" "$n" <<'PYEOF'
+import sys
+import h5py
+import numpy as np
+path, n = sys.argv[1], int(sys.argv[2])
+rng = np.random.default_rng(0)
+base = rng.random((2048, 2048), dtype=np.float32)
+with h5py.File(path, "w") as f:
+    d = f.create_dataset("exchange/data", (n, 2048, 2048), np.float32, chunks=(1, 2048, 2048))
+    for i in range(n):
+        d[i] = base * (1 + i / n) + i * 1e-3
+PYEOF
+bytes=$((n * 2048 * 2048 * 4))
+cat "$file" >/dev/null  # warm the page cache
+
+best() {  # best of 2 wall-clock seconds of sh -c "$1"
+	b=""
+	for _ in 1 2; do
+		t0=$(date +%s%N); sh -c "$1"; t1=$(date +%s%N)
+		t=$(( (t1 - t0) / 1000000 ))
+		if [ -z "$b" ] || [ "$t" -lt "$b" ]; then b=$t; fi
+	done
+	echo "$b"
+}
+row() { awk -v l="$1" -v b="$bytes" -v ms="$2" 'BEGIN { printf "  %-62s %7.2f s %6.2f GB/s\n", l, ms / 1000, b / ms / 1e6 }'; }
+
+echo "bench_prep: $n x 2048 x 2048 f32 ($bytes bytes of slices), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
+row "cat FILE > /dev/null" "$(best "cat '$file' >/dev/null")"
+row "cat FILE | cat > /dev/null" "$(best "cat '$file' | cat >/dev/null")"
+row "h5slice FILE > /dev/null" "$(best "'$BIN/h5slice' '$file' >/dev/null")"
+row "h5slice FILE | clipnorm | resize 64 > /dev/null (spooled)" \
+	"$(best "'$BIN/h5slice' '$file' | TMPDIR='$dir' '$BIN/clipnorm' | '$BIN/resize' 64 >/dev/null")"
+row "h5slice | clipnorm --stats-out; h5slice | clipnorm --stats | resize 64" \
+	"$(best "'$BIN/h5slice' '$file' | '$BIN/clipnorm' --stats-out '$dir/b' >/dev/null && '$BIN/h5slice' '$file' | '$BIN/clipnorm' --stats '$dir/b' | '$BIN/resize' 64 >/dev/null")"
+row "h5slice FILE | clipnorm --bounds 0,2 | resize 64 (one pass)" \
+	"$(best "'$BIN/h5slice' '$file' | '$BIN/clipnorm' --bounds 0,2 | '$BIN/resize' 64 >/dev/null")"
