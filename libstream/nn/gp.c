@@ -165,8 +165,15 @@ int nn_gp_critic_step(nn_ctx *ctx, nn_gp *gp, nn_buf real, nn_buf fake, const fl
 	st = nn_write(ctx, gp->v, gp->hg, (size_t)B * n);
 	if (st == TG_CL_OK)
 		st = nn_seq_tangent_forward(ctx, D, &gp->ws, gp->v, 2 * B, B);
+	/* real and fake rows in two passes, as PyTorch's two mean terms: where
+	 * they cancel (a last-conv bias whose channel has the same slopes for
+	 * every real and fake sample) the sum is then exactly zero, as in
+	 * PyTorch, and not a rounding residue that Adam, which divides by
+	 * sqrt(v) + eps, would turn into an update of a sizeable part of lr */
 	if (st == TG_CL_OK)
-		st = nn_seq_param_grad(ctx, D, &gp->ws, 0, 2 * B, 0);
+		st = nn_seq_param_grad(ctx, D, &gp->ws, 0, B, 0);
+	if (st == TG_CL_OK)
+		st = nn_seq_param_grad(ctx, D, &gp->ws, B, B, 0);
 	if (st == TG_CL_OK)
 		st = nn_seq_param_grad(ctx, D, &gp->ws, 2 * B, B, 1);
 	if (st == TG_CL_OK && out)
