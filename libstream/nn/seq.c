@@ -5,12 +5,14 @@
 
 #include "nn/seq.h"
 #include "nn/internal.h"
+#include "nn/optim.h"
 
 static const char *kind_name(int kind)
 {
 	static const char *const names[] = { "linear", "conv2d", "upsample", "relu",
-		                             "leaky_relu", "tanh", "sigmoid", "reshape" };
-	return kind >= 0 && kind <= NN_LAYER_RESHAPE ? names[kind] : "?";
+		                             "leaky_relu", "tanh", "sigmoid", "reshape",
+		                             "batchnorm", "dropout", "conv_transpose2d" };
+	return kind >= 0 && kind <= NN_LAYER_CONVT2D ? names[kind] : "?";
 }
 
 static size_t count3(const int *s)
@@ -224,6 +226,9 @@ void nn_seq_ws_free(nn_seq_ws *ws)
 			if (own[k]->mem)
 				clReleaseMemObject(own[k]->mem);
 	}
+	for (int j = 0; j < NN_SEQ_MAX_LAYERS; j++)
+		if (ws->aux[j].mem)
+			clReleaseMemObject(ws->aux[j].mem);
 	memset(ws, 0, sizeof *ws);
 }
 
@@ -262,6 +267,14 @@ int nn_seq_ws_alloc(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, int max_rows, i
 		if (st == TG_CL_OK && j < L && !is_reshape(m, j))
 			st = ws_buf(ctx, &ws->own_dlt[j], (size_t)max_rows, per, "delta", j);
 	}
+	for (int i = 0; i < L && st == TG_CL_OK; i++) {
+		const nn_layer *l = &m->l[i];
+		if (l->kind == NN_LAYER_BATCHNORM)
+			st = ws_buf(ctx, &ws->aux[i], 1, 2 * (size_t)l->in[0], "statistics", i);
+		else if (l->kind == NN_LAYER_DROPOUT)
+			st = ws_buf(ctx, &ws->aux[i], (size_t)max_rows,
+			            l->chan ? (size_t)l->in[0] : l->in_n, "mask", i);
+	}
 	if (st != TG_CL_OK)
 		nn_seq_ws_free(ws);
 	return st;
@@ -287,6 +300,14 @@ static int conv_shape(const nn_layer *l, int rows, nn_conv2d *g)
 	               : TG_CL_OK;
 }
 
+static int convt_shape(const nn_layer *l, int rows, nn_convt2d *g)
+{
+	return nn_convt2d_shape(g, rows, l->in[0], l->in[1], l->in[2], l->oc, l->kh, l->kw, l->sh,
+	                        l->sw, l->ph, l->pw, l->oph, l->opw)
+	               ? TG_CL_FAIL
+	               : TG_CL_OK;
+}
+
 /* y = layer(x) for `rows` samples; with_bias 0 drops the bias (tangents). */
 static int layer_forward(nn_ctx *ctx, const nn_seq *m, const nn_layer *l, nn_buf y, nn_buf x,
                          int rows, int with_bias)
@@ -301,6 +322,12 @@ static int layer_forward(nn_ctx *ctx, const nn_seq *m, const nn_layer *l, nn_buf
 		if (conv_shape(l, rows, &g))
 			return TG_CL_FAIL;
 		return nn_conv2d_forward(ctx, &g, y, x, param(m, l->w), b);
+	case NN_LAYER_CONVT2D: {
+		nn_convt2d gt;
+		if (convt_shape(l, rows, &gt))
+			return TG_CL_FAIL;
+		return nn_convt2d_forward(ctx, &gt, y, x, param(m, l->w), b);
+	}
 	case NN_LAYER_UPSAMPLE:
 		return nn_upsample_forward(ctx, y, x, rows, l->in[0], l->in[1], l->in[2], l->factor);
 	case NN_LAYER_RELU: return nn_relu_forward(ctx, y, x, n);
@@ -332,6 +359,14 @@ static int layer_backward(nn_ctx *ctx, const nn_seq *m, const nn_layer *l, nn_bu
 		if (conv_shape(l, rows, &g))
 			return TG_CL_FAIL;
 		return nn_conv2d_backward(ctx, &g, dx, dw, db, dy, xw, param(m, l->w));
+	case NN_LAYER_CONVT2D: {
+		nn_convt2d gt;
+		if (!nn_has(dx) && !nn_has(dw) && !nn_has(db))
+			return TG_CL_OK;
+		if (convt_shape(l, rows, &gt))
+			return TG_CL_FAIL;
+		return nn_convt2d_backward(ctx, &gt, dx, dw, db, dy, xw, param(m, l->w));
+	}
 	case NN_LAYER_UPSAMPLE:
 		return nn_upsample_backward(ctx, dx, dy, rows, l->in[0], l->in[1], l->in[2],
 		                            l->factor);
@@ -349,8 +384,21 @@ static int layer_backward(nn_ctx *ctx, const nn_seq *m, const nn_layer *l, nn_bu
 
 static int has_params(const nn_layer *l)
 {
-	return l->kind == NN_LAYER_LINEAR || l->kind == NN_LAYER_CONV2D;
+	return l->kind == NN_LAYER_LINEAR || l->kind == NN_LAYER_CONV2D ||
+	       l->kind == NN_LAYER_CONVT2D || l->kind == NN_LAYER_BATCHNORM;
 }
+
+/* Batchnorm and dropout: layers with state in the workspace. */
+static int is_ext(const nn_layer *l)
+{
+	return l->kind == NN_LAYER_BATCHNORM || l->kind == NN_LAYER_DROPOUT;
+}
+
+static int ext_forward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, int i, nn_buf y, nn_buf x,
+                       int rows);
+static int ext_backward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, int i, nn_buf dx,
+                        nn_buf dy, nn_buf x, nn_buf dw, nn_buf db, int rows);
+static int refuse_tangent(const nn_seq *m, const char *pass);
 
 /* Activation at boundary j from row r. */
 static nn_buf act_at(const nn_seq *m, const nn_seq_ws *ws, int j, int r)
@@ -380,9 +428,12 @@ int nn_seq_forward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, nn_buf x, int B)
 	ws->have_dlt = 0;
 	ws->tn = 0;
 	ws->act[0] = x;
+	ws->fwd_train = !m->eval;
 	for (int i = 0; i < m->n; i++) {
 		ws->act[i + 1] = is_reshape(m, i) ? ws->act[i] : ws->own_act[i + 1];
-		int st = layer_forward(ctx, m, &m->l[i], ws->act[i + 1], ws->act[i], B, 1);
+		int st = is_ext(&m->l[i])
+		                 ? ext_forward(ctx, m, ws, i, ws->act[i + 1], ws->act[i], B)
+		                 : layer_forward(ctx, m, &m->l[i], ws->act[i + 1], ws->act[i], B, 1);
 		if (st != TG_CL_OK)
 			return layer_fail(m, i, "forward", st);
 	}
@@ -409,8 +460,10 @@ int nn_seq_backward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, nn_buf dx, nn_b
 		else
 			ws->dlt[i] = is_reshape(m, i) ? ws->dlt[i + 1] : ws->own_dlt[i];
 		nn_buf dw = pg ? grad(m, l->w) : NN_NONE, db = pg ? grad(m, l->b) : NN_NONE;
-		int st = layer_backward(ctx, m, l, ws->dlt[i], ws->dlt[i + 1], ws->act[i],
-		                        ws->act[i + 1], ws->act[i], dw, db, B);
+		int st = is_ext(l) ? ext_backward(ctx, m, ws, i, ws->dlt[i], ws->dlt[i + 1],
+		                                  ws->act[i], dw, db, B)
+		                   : layer_backward(ctx, m, l, ws->dlt[i], ws->dlt[i + 1], ws->act[i],
+		                                    ws->act[i + 1], ws->act[i], dw, db, B);
 		if (st != TG_CL_OK)
 			return layer_fail(m, i, "backward", st);
 	}
@@ -428,10 +481,22 @@ int nn_seq_param_grad(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, int r0, int n
 		               ws->B);
 	if (from_tangent && (ws->tn != n || ws->tr0 != r0))
 		return nn_fail(TG_CL_FAIL, "%s: no tangents of rows %d..%d", m->name, r0, r0 + n);
+	if (nn_seq_has(m, NN_LAYER_BATCHNORM) && (from_tangent || r0 != 0 || n != ws->B))
+		return nn_fail(TG_CL_FAIL,
+		               "%s: batchnorm couples the rows of a batch: parameter gradients "
+		               "only of the whole batch and not from tangents",
+		               m->name);
 	for (int i = 0; i < m->n; i++) {
 		const nn_layer *l = &m->l[i];
 		if (!has_params(l))
 			continue;
+		if (l->kind == NN_LAYER_BATCHNORM) {
+			int st = ext_backward(ctx, m, ws, i, NN_NONE, ws->dlt[i + 1], ws->act[i],
+			                      grad(m, l->w), grad(m, l->b), n);
+			if (st != TG_CL_OK)
+				return layer_fail(m, i, "parameter gradient", st);
+			continue;
+		}
 		nn_buf dy = nn_at(ws->dlt[i + 1], (size_t)r0 * l->out_n);
 		nn_buf xw = from_tangent ? ws->tan[i] : act_at(m, ws, i, r0);
 		nn_buf db = from_tangent ? NN_NONE : grad(m, l->b);
@@ -451,6 +516,8 @@ int nn_seq_tangent_forward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, nn_buf t
 		return nn_fail(TG_CL_FAIL,
 		               "%s: tangent of rows %d..%d (batch %d, workspace holds %d tangents)",
 		               m->name, r0, r0 + n, ws->B, ws->max_tan_rows);
+	if (refuse_tangent(m, "tangent forward"))
+		return TG_CL_FAIL;
 	ws->tn = 0;
 	ws->tan[0] = tx;
 	for (int i = 0; i < m->n; i++) {
@@ -486,6 +553,8 @@ nn_buf nn_seq_tangent_output(const nn_seq_ws *ws)
 int nn_seq_tangent_backward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, nn_buf dty)
 {
 	int bad;
+	if (refuse_tangent(m, "tangent backward"))
+		return TG_CL_FAIL;
 	if (!nn_seq_piecewise_linear(m, &bad))
 		return nn_fail(TG_CL_FAIL,
 		               "%s: tangent backward through layer %d (%s): only piecewise-linear "
@@ -513,4 +582,226 @@ int nn_seq_tangent_backward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, nn_buf 
 	}
 	ws->have_dlt = 0;  /* the deltas of rows r0.. now belong to this pass */
 	return TG_CL_OK;
+}
+
+/* ---- batchnorm, dropout, transposed conv (additions) ---- */
+
+static int bn_layer(nn_seq *m, float eps, float momentum, int affine, int one_d)
+{
+	nn_layer *l = push(m, NN_LAYER_BATCHNORM);
+	if (!l)
+		return -1;
+	l->rm = l->rv = -1;
+	if (one_d && (l->in[1] != 1 || l->in[2] != 1))
+		return nn_fail(TG_CL_FAIL, "%s: batchnorm1d on %d x %d x %d (features expected: "
+		               "after a linear layer or a flatten)",
+		               m->name, l->in[0], l->in[1], l->in[2]),
+		       -1;
+	if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
+		return nn_fail(TG_CL_FAIL, "%s: batchnorm with eps %g, momentum %g", m->name, eps,
+		               momentum),
+		       -1;
+	l->eps = eps;
+	l->momentum = momentum;
+	int c = l->in[0];
+	if (affine && ((l->w = add_param(m, "weight", 1, &c)) < 0 ||
+	               (l->b = add_param(m, "bias", 1, &c)) < 0))
+		return -1;
+	if ((l->rm = add_param(m, "running_mean", 1, &c)) < 0 ||
+	    (l->rv = add_param(m, "running_var", 1, &c)) < 0)
+		return -1;
+	return commit(m, l);
+}
+
+int nn_seq_batchnorm1d(nn_seq *m, float eps, float momentum, int affine)
+{
+	return bn_layer(m, eps, momentum, affine, 1);
+}
+
+int nn_seq_batchnorm2d(nn_seq *m, float eps, float momentum, int affine)
+{
+	return bn_layer(m, eps, momentum, affine, 0);
+}
+
+static int drop_layer(nn_seq *m, float p, int chan)
+{
+	nn_layer *l = push(m, NN_LAYER_DROPOUT);
+	if (!l)
+		return -1;
+	if (!(p >= 0.0f && p < 1.0f))
+		return nn_fail(TG_CL_FAIL, "%s: dropout probability %g (0 <= p < 1)", m->name, p), -1;
+	l->p = p;
+	l->chan = chan;
+	return commit(m, l);
+}
+
+int nn_seq_dropout(nn_seq *m, float p)
+{
+	return drop_layer(m, p, 0);
+}
+
+int nn_seq_dropout2d(nn_seq *m, float p)
+{
+	return drop_layer(m, p, 1);
+}
+
+int nn_seq_conv_transpose2d(nn_seq *m, int oc, int kh, int kw, int sh, int sw, int ph, int pw,
+                            int oph, int opw, int bias)
+{
+	nn_layer *l = push(m, NN_LAYER_CONVT2D);
+	if (!l)
+		return -1;
+	nn_convt2d g;
+	if (nn_convt2d_shape(&g, 1, l->in[0], l->in[1], l->in[2], oc, kh, kw, sh, sw, ph, pw, oph,
+	                     opw))
+		return -1;
+	l->oc = oc, l->kh = kh, l->kw = kw, l->sh = sh, l->sw = sw, l->ph = ph, l->pw = pw;
+	l->oph = oph, l->opw = opw;
+	l->out[0] = oc, l->out[1] = g.OH, l->out[2] = g.OW;
+	int wd[4] = { l->in[0], oc, kh, kw };
+	if ((l->w = add_param(m, "weight", 4, wd)) < 0)
+		return -1;
+	if (bias && (l->b = add_param(m, "bias", 1, &oc)) < 0)
+		return -1;
+	return commit(m, l);
+}
+
+void nn_seq_set_mode(nn_seq *m, int mode)
+{
+	m->eval = mode == NN_SEQ_EVAL;
+}
+
+void nn_seq_set_rng(nn_seq *m, nn_rng *r)
+{
+	m->rng = r;
+}
+
+int nn_seq_has(const nn_seq *m, int kind)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->l[i].kind == kind)
+			return 1;
+	return 0;
+}
+
+int nn_seq_reset_batchnorm(nn_ctx *ctx, const nn_seq *m)
+{
+	for (int i = 0; i < m->n; i++) {
+		const nn_layer *l = &m->l[i];
+		if (l->kind != NN_LAYER_BATCHNORM)
+			continue;
+		size_t c = (size_t)l->in[0];
+		int st = TG_CL_OK;
+		if (l->w >= 0)
+			st = nn_fill(ctx, param(m, l->w), c, 1.0f);
+		if (st == TG_CL_OK && l->b >= 0)
+			st = nn_fill(ctx, param(m, l->b), c, 0.0f);
+		if (st == TG_CL_OK)
+			st = nn_fill(ctx, param(m, l->rm), c, 0.0f);
+		if (st == TG_CL_OK)
+			st = nn_fill(ctx, param(m, l->rv), c, 1.0f);
+		if (st != TG_CL_OK)
+			return layer_fail(m, i, "reset", st);
+	}
+	return TG_CL_OK;
+}
+
+int nn_seq_is_stat(const nn_seq *m, int idx)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->l[i].kind == NN_LAYER_BATCHNORM && (m->l[i].rm == idx || m->l[i].rv == idx))
+			return 1;
+	return 0;
+}
+
+int nn_seq_exclude_stats(struct nn_optim *o, const nn_seq *m)
+{
+	int n = 0;
+	for (int i = 0; i < m->n; i++) {
+		const nn_layer *l = &m->l[i];
+		if (l->kind != NN_LAYER_BATCHNORM)
+			continue;
+		int idx[2] = { l->rm, l->rv };
+		for (int k = 0; k < 2; k++) {
+			if (nn_optim_assign(o, m->arena->p[idx[k]].name, NN_OPT_NONE) < 0)
+				return -1;
+			n++;
+		}
+	}
+	return n;
+}
+
+static int refuse_tangent(const nn_seq *m, const char *pass)
+{
+	for (int i = 0; i < m->n; i++) {
+		int k = m->l[i].kind;
+		if (k == NN_LAYER_BATCHNORM || k == NN_LAYER_DROPOUT || k == NN_LAYER_CONVT2D) {
+			nn_fail(TG_CL_FAIL,
+			        "%s: %s through layer %d (%s): the tangent passes support linear, "
+			        "conv2d, upsample, reshape and activation layers only",
+			        m->name, pass, i, kind_name(k));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Copy of rows x per floats (identity layers). */
+static int copy_rows(nn_ctx *ctx, nn_buf dst, nn_buf src, int rows, size_t per)
+{
+	if (dst.mem == src.mem && dst.off == src.off)
+		return TG_CL_OK;
+	return nn_copy_channels(ctx, dst, 1, 0, src, 1, 0, 1, rows, (int)per);
+}
+
+static void drop_geometry(const nn_layer *l, int rows, int *R, int *S)
+{
+	if (l->chan) {
+		*R = rows * l->in[0];
+		*S = l->in[1] * l->in[2];
+	} else {
+		*R = (int)((size_t)rows * l->in_n);
+		*S = 1;
+	}
+}
+
+static int ext_forward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, int i, nn_buf y, nn_buf x,
+                       int rows)
+{
+	const nn_layer *l = &m->l[i];
+	if (l->kind == NN_LAYER_BATCHNORM)
+		return nn_batchnorm_forward(ctx, y, ws->aux[i], x, param(m, l->w), param(m, l->b),
+		                            param(m, l->rm), param(m, l->rv), rows, l->in[0],
+		                            l->in[1] * l->in[2], l->eps, l->momentum, !m->eval);
+	/* dropout */
+	ws->aux_on[i] = !m->eval && !m->dropout_off && l->p > 0.0f;
+	if (!ws->aux_on[i])
+		return copy_rows(ctx, y, x, rows, l->in_n);
+	if (!m->rng)
+		return nn_fail(TG_CL_FAIL, "dropout in training mode without a generator "
+		                           "(nn_seq_set_rng)");
+	if ((double)rows * l->in_n > (double)NN_MAX_ELEMS)
+		return nn_fail(TG_CL_FAIL, "dropout of %d rows is too large", rows);
+	int R, S;
+	drop_geometry(l, rows, &R, &S);
+	return nn_dropout_forward(ctx, m->rng, y, ws->aux[i], x, R, S, l->p);
+}
+
+static int ext_backward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, int i, nn_buf dx,
+                        nn_buf dy, nn_buf x, nn_buf dw, nn_buf db, int rows)
+{
+	const nn_layer *l = &m->l[i];
+	if (l->kind == NN_LAYER_BATCHNORM) {
+		if (!nn_has(dx) && !nn_has(dw) && !nn_has(db))
+			return TG_CL_OK;
+		return nn_batchnorm_backward(ctx, dx, dw, db, dy, x, ws->aux[i], param(m, l->w),
+		                             rows, l->in[0], l->in[1] * l->in[2], ws->fwd_train);
+	}
+	if (!nn_has(dx))
+		return TG_CL_OK;
+	if (!ws->aux_on[i])
+		return copy_rows(ctx, dx, dy, rows, l->in_n);
+	int R, S;
+	drop_geometry(l, rows, &R, &S);
+	return nn_dropout_backward(ctx, dx, dy, ws->aux[i], R, S);
 }

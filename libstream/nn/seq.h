@@ -54,7 +54,11 @@ enum nn_layer_kind {
 	NN_LAYER_LEAKY_RELU,
 	NN_LAYER_TANH,
 	NN_LAYER_SIGMOID,
-	NN_LAYER_RESHAPE
+	NN_LAYER_RESHAPE,
+	/* additions (see "Normalisation, dropout, transposed conv" below) */
+	NN_LAYER_BATCHNORM,
+	NN_LAYER_DROPOUT,
+	NN_LAYER_CONVT2D
 };
 
 typedef struct nn_layer {
@@ -65,6 +69,12 @@ typedef struct nn_layer {
 	int factor;             /* upsample */
 	float slope;            /* leaky_relu */
 	int w, b;               /* arena indices of weight and bias, -1 if none */
+	/* additions */
+	int oph, opw;           /* conv_transpose2d output padding */
+	float eps, momentum;    /* batchnorm */
+	int rm, rv;             /* batchnorm running mean / var (arena), -1 if none */
+	float p;                /* dropout probability */
+	int chan;               /* dropout: 1 = Dropout2d (whole channels) */
 } nn_layer;
 
 #define NN_SEQ_MAX_LAYERS 64
@@ -75,6 +85,10 @@ typedef struct nn_seq {
 	int n;
 	nn_layer l[NN_SEQ_MAX_LAYERS];
 	int in[3];              /* input shape of a sample */
+	/* additions */
+	int eval;               /* 0: training mode (the default), 1: evaluation */
+	nn_rng *rng;            /* draws the dropout masks (training mode) */
+	int dropout_off;        /* tests: dropout is the identity even in training */
 } nn_seq;
 
 /* A model named `name` (parameter prefix) on inputs of (C, H, W) whose
@@ -114,6 +128,11 @@ typedef struct nn_seq_ws {
 	       own_tan[NN_SEQ_MAX_LAYERS + 1];
 	int have_dlt;           /* a backward has filled the deltas */
 	int tr0, tn;            /* rows of the last tangent forward, tn 0 before one */
+	/* additions: per layer, the batchnorm statistics [2C] or the dropout
+	 * mask [rows] of the last forward, and how that forward ran */
+	nn_buf aux[NN_SEQ_MAX_LAYERS];
+	int aux_on[NN_SEQ_MAX_LAYERS];     /* dropout: the mask was applied */
+	int fwd_train;                      /* the last forward was in training mode */
 } nn_seq_ws;
 
 int nn_seq_ws_alloc(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, int max_rows, int max_tan_rows);
@@ -152,5 +171,59 @@ nn_buf nn_seq_tangent_output(const nn_seq_ws *ws);
  * [r0, r0 + n) in the workspace are overwritten.  Refused (TG_CL_FAIL) for
  * a model with Tanh or Sigmoid. */
 int nn_seq_tangent_backward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, nn_buf dty);
+
+/* ---- Normalisation, dropout, transposed conv (additions) ----
+ *
+ *   batchnorm   as torch.nn.BatchNorm1d after a linear layer (per feature:
+ *               shape (F, 1, 1)) or BatchNorm2d (per channel of (C, H, W));
+ *               any eps and momentum (r = (1 - momentum) r + momentum s,
+ *               unbiased variance, as PyTorch).  Note PyTorch's positional
+ *               BatchNorm1d(n, 0.8) sets eps = 0.8.  Parameters
+ *               "<model>.<i>.weight", ".bias" (affine, optional) and the
+ *               running statistics ".running_mean", ".running_var" as
+ *               non-trainable arena tensors, named as PyTorch's state_dict
+ *               (num_batches_tracked is not kept).  Training mode
+ *               normalises with the batch statistics (B*H*W > 1 needed) and
+ *               updates the running ones on every forward; evaluation mode
+ *               normalises with the running statistics.
+ *   dropout     as torch.nn.Dropout (element-wise) or Dropout2d (whole
+ *               channels, chan 1): in training mode a mask from m->rng
+ *               (nn_dropout_forward: the same draws as the plain-C
+ *               reference), kept values scaled by 1/(1-p); the identity in
+ *               evaluation mode, with p == 0, or with m->dropout_off.
+ *   conv_transpose2d  as torch.nn.ConvTranspose2d (groups 1, dilation 1):
+ *               weight [C, OC, KH, KW], bias [OC] optional,
+ *               OH = (H - 1) SH - 2 PH + KH + OPH.
+ * The tangent passes refuse models with any of these three layers, and
+ * nn_seq_param_grad refuses a batchnorm model for anything but the whole
+ * batch of the last forward (the statistics couple the rows). */
+
+/* eps > 0, 0 <= momentum <= 1; bnNd: 1d needs an input of (F, 1, 1). */
+int nn_seq_batchnorm1d(nn_seq *m, float eps, float momentum, int affine);
+int nn_seq_batchnorm2d(nn_seq *m, float eps, float momentum, int affine);
+/* 0 <= p < 1 */
+int nn_seq_dropout(nn_seq *m, float p);
+int nn_seq_dropout2d(nn_seq *m, float p);
+int nn_seq_conv_transpose2d(nn_seq *m, int oc, int kh, int kw, int sh, int sw, int ph, int pw,
+                            int oph, int opw, int bias);
+
+#define NN_SEQ_TRAIN 0
+#define NN_SEQ_EVAL 1
+/* Mode of the following forwards (and their backwards). */
+void nn_seq_set_mode(nn_seq *m, int mode);
+/* Generator of the dropout masks (kept by reference). */
+void nn_seq_set_rng(nn_seq *m, nn_rng *r);
+/* 1 if the model has a layer of kind (NN_LAYER_*). */
+int nn_seq_has(const nn_seq *m, int kind);
+
+/* PyTorch's reset of every batchnorm layer of an allocated arena: weight 1,
+ * bias 0, running mean 0, running variance 1. */
+int nn_seq_reset_batchnorm(nn_ctx *ctx, const nn_seq *m);
+/* Takes the running statistics of m out of optimizer o (NN_OPT_NONE);
+ * returns the number of tensors excluded or -1 (nn_error()). */
+struct nn_optim;
+int nn_seq_exclude_stats(struct nn_optim *o, const nn_seq *m);
+/* 1 if arena tensor i is a running statistic of some batchnorm of m. */
+int nn_seq_is_stat(const nn_seq *m, int i);
 
 #endif
