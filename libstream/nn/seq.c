@@ -510,14 +510,14 @@ int nn_seq_param_grad(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, int r0, int n
 
 int nn_seq_tangent_forward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, nn_buf tx, int r0, int n)
 {
+	if (refuse_tangent(m, "tangent forward"))
+		return TG_CL_FAIL;
 	if (ws->B < 1)
 		return nn_fail(TG_CL_FAIL, "%s: tangent without a forward", m->name);
 	if (r0 < 0 || n < 1 || r0 + n > ws->B || n > ws->max_tan_rows)
 		return nn_fail(TG_CL_FAIL,
 		               "%s: tangent of rows %d..%d (batch %d, workspace holds %d tangents)",
 		               m->name, r0, r0 + n, ws->B, ws->max_tan_rows);
-	if (refuse_tangent(m, "tangent forward"))
-		return TG_CL_FAIL;
 	ws->tn = 0;
 	ws->tan[0] = tx;
 	for (int i = 0; i < m->n; i++) {
