@@ -21,6 +21,7 @@
 
 #include <cblas.h>
 
+#include "cli.h"
 #include "nn/nn.h"
 #include "nn/ops.h"
 
@@ -272,6 +273,8 @@ static void bench_srcnn(nn_rng *r, int quick)
 
 int main(int argc, char **argv)
 {
+	/* tg_init: OpenBLAS's fast kernels on CPUs it does not recognise (cli.c) */
+	tg_init(argc, argv, "bench_conv", "bench_conv");
 	int quick = 0, c;
 	long cols = 0;
 	while ((c = getopt(argc, argv, "s:c:q")) != -1) {

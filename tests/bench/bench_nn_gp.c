@@ -19,6 +19,7 @@
 #include <math.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "nn/gp.h"
 #include "nn/ops.h"
 
@@ -88,6 +89,8 @@ static double median_time(int (*f)(void), double budget)
 
 int main(int argc, char **argv)
 {
+	/* tg_init: OpenBLAS's fast kernels on CPUs it does not recognise (cli.c) */
+	tg_init(argc, argv, "bench_nn_gp", "bench_nn_gp");
 	double budget = 3;
 	int opt;
 	B = 64;

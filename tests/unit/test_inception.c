@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "cli.h"
 #include "fid/inception.h"
 #include "test_nn_util.h"
 
@@ -276,6 +277,8 @@ static int bench(nn_ctx *ctx, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* tg_init: OpenBLAS's fast kernels on CPUs it does not recognise (cli.c) */
+	tg_init(argc, argv, "test_inception", "test_inception");
 	nn_ctx *ctx = NULL;
 	if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
 		if (!(ctx = nn_test_ctx("test_inception")))
