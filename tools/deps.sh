@@ -3,7 +3,7 @@
 # prints the apt-get line instead and fails.
 pkgs="make gcc pkg-config ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1
 pocl-opencl-icd libclblast-dev libpng-dev libtiff-dev libhdf5-dev libzstd-dev
-libopenblas-dev liblapacke-dev mandoc"
+libopenblas-dev liblapacke-dev mandoc gnuplot-nox"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
