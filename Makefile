@@ -1,4 +1,4 @@
-# tomogan: plain GNU make.  Targets: all (default), deps, check, bench, fuzz,
+# tomogan: plain GNU make.  Targets: all (default), deps, check, demo, bench, fuzz,
 # install, lint-man, clean.  Programs go to bin/, objects to build/.
 #
 # Every filters/NAME.c becomes bin/NAME, every libstream/**/*.c goes into
@@ -77,6 +77,13 @@ check: all $(UNIT)
 
 bench: all
 	sh tests/bench/run_all.sh
+
+# A small version of pipelines/thesis.mk on the shipped real CT sample, with
+# a progress line per stage; the report goes to DEMO_OUT/report.md.
+DEMO_OUT ?= build/demo
+.PHONY: demo
+demo: all
+	@MAKE="$(MAKE)" sh pipelines/demo.sh $(DEMO_OUT)
 
 # Fuzzes the stream reader with libFuzzer (clang); FUZZ_SECONDS to taste.
 FUZZ_SECONDS ?= 60
