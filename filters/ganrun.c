@@ -29,14 +29,7 @@ enum {
 	OPT_SNAP_EVERY, OPT_SNAP_DIR, OPT_LOG, OPT_CKPT_EVERY, OPT_RESUME
 };
 
-static volatile int stop_flag;
 static int quiet;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 /* "90", "90s", "30m", "4h", "1.5d" in seconds, above 0. */
 static double parse_duration(const char *opt, const char *s)
@@ -332,13 +325,7 @@ static int cmd_train(int argc, char **argv)
 		hp.seed = o.seed;
 		nn_check(gan_model_create(&ctx, k, size, &hp, &m), "model");
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND;   /* a second signal ends the program at once */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	volatile int *stop = tg_catch_stop();
 	gan_train_opts to;
 	memset(&to, 0, sizeof to);
 	to.epochs = o.epochs;
@@ -350,7 +337,7 @@ static int cmd_train(int argc, char **argv)
 	to.ckpt_path = o.ckpt;
 	to.quiet = quiet;
 	to.prog = tg_prog();
-	to.stop = &stop_flag;
+	to.stop = stop;
 	if (m.epoch >= o.epochs && m.batch_pos == 0)
 		fprintf(stderr, "%s: the checkpoint has %lld epochs already (--epochs %lld counts "
 		        "all of them): nothing to train\n", tg_prog(), m.epoch, o.epochs);

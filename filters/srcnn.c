@@ -412,12 +412,7 @@ static int cmd_apply(int argc, char **argv)
 
 /* ---- training ---- */
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
+static volatile int *stop_signal;  /* tg_catch_stop */
 
 struct pos {
 	int frame, y, x;
@@ -805,12 +800,7 @@ static int cmd_train(int argc, char **argv)
 		if (fseek(t.log, 0, SEEK_END) != 0 || ftell(t.log) == 0)
 			log_row(&t, "epoch,steps,seconds,train_loss,val_mse,val_psnr,val_ssim,best\n");
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	stop_signal = tg_catch_stop();
 	t.t0 = tg_now();
 
 	int B = t.ws.B;
@@ -838,7 +828,7 @@ static int cmd_train(int argc, char **argv)
 			t.s.total_steps++;
 			tg_progress("epoch %ld step %ld/%ld loss %.4g", t.s.epoch + 1, t.s.step,
 			            steps_per_epoch, sum / nsum);
-			if (stop_signal || (o.time_budget > 0 && tg_now() - t.t0 >= o.time_budget) ||
+			if (*stop_signal || (o.time_budget > 0 && tg_now() - t.t0 >= o.time_budget) ||
 			    (o.steps > 0 && t.s.total_steps >= o.steps)) {
 				stopped = 1;
 				break;
@@ -880,7 +870,7 @@ static int cmd_train(int argc, char **argv)
 			save(&t, o.ckpt);
 		}
 		save(&t, t.last);
-		if (stop_signal)
+		if (*stop_signal)
 			stopped = 1;
 	}
 	tg_progress_done();
@@ -890,7 +880,7 @@ static int cmd_train(int argc, char **argv)
 		save(&t, o.ckpt);   /* no epoch finished yet: the current weights */
 	else if (!t.vhr.n && t.s.step != 0)
 		save(&t, o.ckpt);
-	const char *why = stop_signal ? "stopped by a signal" : stopped ? "stopped (--time or --steps)"
+	const char *why = *stop_signal ? "stopped by a signal" : stopped ? "stopped (--time or --steps)"
 	                  : t.s.wait >= o.patience && t.vhr.n ? "early stopping" : "epoch limit";
 	if (t.vhr.n)
 		fprintf(stderr, "srcnn: %s after epoch %ld (%ld steps): best PSNR %.3f dB, SSIM %.4f\n",

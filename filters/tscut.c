@@ -285,17 +285,10 @@ static void store_init(struct store *s, size_t fb, uint64_t max_mem)
 
 static void store_file(struct store *s)
 {
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	size_t n = strlen(dir) + 32;
-	char *path = tg_malloc(n);
-	snprintf(path, n, "%s/tscut.XXXXXX", dir);
-	s->fd = mkstemp(path);
+	char dir[4096];
+	s->fd = tg_tmpfile(dir, sizeof dir);
 	if (s->fd < 0)
 		tg_die(TG_EX_IOERR, "cannot create a temporary file in %s: %s", dir, strerror(errno));
-	unlink(path);
-	free(path);
 }
 
 static off_t store_offset(const struct store *s, uint64_t slot)

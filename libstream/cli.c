@@ -335,6 +335,48 @@ void tg_progress_done(void)
 	}
 }
 
+static volatile int stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+volatile int *tg_catch_stop(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESETHAND;   /* a second signal ends the program at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return &stop_signal;
+}
+
+int tg_tmpfile(char *dir, size_t dirlen)
+{
+	const char *d = getenv("TMPDIR");
+	if (!d || !*d)
+		d = "/tmp";
+	snprintf(dir, dirlen, "%s", d);
+	char path[4200];
+	if ((size_t)snprintf(path, sizeof path, "%s/tomogan.XXXXXX", d) >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	if (unlink(path) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 double tg_now(void)
 {
 	struct timespec ts;

@@ -85,6 +85,16 @@ int tg_progress_enabled(void);
 void tg_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tg_progress_done(void);
 
+/* SIGINT and SIGTERM set the returned flag (to the signal's number) so that
+ * a long run can finish its step, save and exit 0; a second signal ends the
+ * program at once. */
+volatile int *tg_catch_stop(void);
+
+/* A nameless temporary file in $TMPDIR (else /tmp), gone when its
+ * descriptor is closed, whatever way the program ends.  The folder used is
+ * copied into dir (for messages).  Returns the descriptor, or -1 with errno. */
+int tg_tmpfile(char *dir, size_t dirlen);
+
 /* Monotonic seconds. */
 double tg_now(void);
 /* Allocation that exits 70 with a message on failure. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "clip.h"
 #include "ocl.h"
 #include "ocl_internal.h"
@@ -478,26 +479,9 @@ void tg_rsel_free(tg_rsel *s)
 
 int tg_spool_open(tg_spool *s)
 {
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	snprintf(s->dir, sizeof s->dir, "%s", dir);
-	char path[600];
-	if ((size_t)snprintf(path, sizeof path, "%s/tomogan-spool.XXXXXX", dir) >= sizeof path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	s->fd = mkstemp(path);
+	s->fd = tg_tmpfile(s->dir, sizeof s->dir);
 	if (s->fd < 0)
 		return -1;
-	/* nameless from here on: the file goes when the descriptor does */
-	if (unlink(path) != 0) {
-		int e = errno;
-		close(s->fd);
-		s->fd = -1;
-		errno = e;
-		return -1;
-	}
 	s->bytes = 0;
 	return 0;
 }
