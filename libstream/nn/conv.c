@@ -116,19 +116,26 @@ static int tap(int i, int pad, int k, int stride, int limit)
 	return t < limit ? t : -1;
 }
 
+/* db[oc] += sum over the batch and the plane of dy[n][oc] (reference,
+ * double accumulation). */
+static void ref_bias_grad(float *db, const float *dy, int B, int OC, size_t plane)
+{
+	for (int oc = 0; oc < OC; oc++) {
+		double s = 0;
+		for (int n = 0; n < B; n++)
+			for (size_t p = 0; p < plane; p++)
+				s += dy[((size_t)n * OC + oc) * plane + p];
+		db[oc] += (float)s;
+	}
+}
+
 void nn_ref_conv2d_backward(const nn_conv2d *g, float *dx, float *dw, float *db,
                             const float *dy, const float *x, const float *w)
 {
 	const int C = g->C, H = g->H, W = g->W, KH = g->KH, KW = g->KW, OC = g->OC;
 	const int OH = g->OH, OW = g->OW;
 	if (db)
-		for (int oc = 0; oc < OC; oc++) {
-			double s = 0;
-			for (int n = 0; n < g->B; n++)
-				for (int p = 0; p < OH * OW; p++)
-					s += dy[((size_t)n * OC + oc) * OH * OW + p];
-			db[oc] += (float)s;
-		}
+		ref_bias_grad(db, dy, g->B, OC, (size_t)OH * OW);
 	if (dw)
 		for (int oc = 0; oc < OC; oc++)
 			for (int c = 0; c < C; c++)
@@ -205,13 +212,7 @@ void nn_ref_convt2d_backward(const nn_convt2d *g, float *dx, float *dw, float *d
 	const int C = g->C, H = g->H, W = g->W, KH = g->KH, KW = g->KW, OC = g->OC;
 	const int OH = g->OH, OW = g->OW;
 	if (db)
-		for (int oc = 0; oc < OC; oc++) {
-			double s = 0;
-			for (int n = 0; n < g->B; n++)
-				for (int p = 0; p < OH * OW; p++)
-					s += dy[((size_t)n * OC + oc) * OH * OW + p];
-			db[oc] += (float)s;
-		}
+		ref_bias_grad(db, dy, g->B, OC, (size_t)OH * OW);
 	if (dw)
 		for (int c = 0; c < C; c++)
 			for (int oc = 0; oc < OC; oc++)
