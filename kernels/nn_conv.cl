@@ -246,3 +246,115 @@ __kernel void conv_oc1_backward_weight(__global float *dw, ulong dwo, __global c
 		sum += a[ow];
 	dw[dwo + k] += sum;
 }
+
+/* ---- shifted GEMMs (conv2d without columns, nn/conv.c) ----
+ * The input of G images is copied into zero-padded, channel-major phase
+ * planes xq [SH*SW, C, G, Hq, Wq]: row i', column j' of phase (rh, rw)
+ * holds input row SH*(i' + qh0) + rh, column SW*(j' + qw0) + rw (qh0,
+ * qw0 <= 0), so that every tap of the convolution is one GEMM over a
+ * strided view of one phase. */
+
+/* dst [SH*SW, C, G, Hd, Wd] = the phase planes of src [G, C, H, W], zeros
+ * outside src.  With SH = SW = 1 and qh0 = -top, qw0 = -left this is src
+ * placed at (top, left) in larger planes.  One work-item per destination
+ * row: dimension 0 over Hd rows, 1 over the SH*SW*C*G planes. */
+__kernel void embed_phases(__global float *dst, ulong dso, __global const float *src, ulong sro,
+                           int G, int C, int H, int W, int Hd, int Wd, int SH, int SW, int qh0,
+                           int qw0)
+{
+	int r = get_global_id(0), pl = get_global_id(1);
+	if (r >= Hd)
+		return;
+	int g = pl % G, c = (pl / G) % C, ph = pl / (G * C), rh = ph / SW, rw = ph - rh * SW;
+	__global float *out = dst + dso + ((size_t)pl * Hd + r) * (size_t)Wd;
+	int sr = SH * (r + qh0) + rh;
+	if (sr < 0 || sr >= H) {
+		for (int i = 0; i < Wd; i++)
+			out[i] = 0.0f;
+		return;
+	}
+	__global const float *in = src + sro + ((size_t)(g * C + c) * H + sr) * (size_t)W;
+	/* columns j with 0 <= SW*(j + qw0) + rw < W */
+	int lo = min(Wd, (SW - 1 - SW * qw0 - rw) / SW);
+	int hi = W - 1 - rw < 0 ? lo : clamp((W - 1 - rw) / SW - qw0 + 1, lo, Wd);
+	for (int i = 0; i < lo; i++)
+		out[i] = 0.0f;
+	if (SW == 1) {
+		__global const float *p = in + qw0 + rw;
+		for (int i = lo; i < hi; i++)
+			out[i] = p[i];
+	} else {
+		for (int i = lo; i < hi; i++)
+			out[i] = in[SW * (i + qw0) + rw];
+	}
+	for (int i = hi; i < Wd; i++)
+		out[i] = 0.0f;
+}
+
+/* dx [G, C, H, W] = the values of the phase planes xq [SH*SW, C, G, Hq, Wq]
+ * at the positions embed_phases takes each input pixel from (0 for pixels
+ * past the planes, which no output reads).  One work-item per row of dx:
+ * dimension 0 over H, 1 over G*C. */
+__kernel void gather_phases(__global float *dx, ulong dxo, __global const float *xq, ulong xqo,
+                            int G, int C, int H, int W, int Hq, int Wq, int SH, int SW, int qh0,
+                            int qw0)
+{
+	int ih = get_global_id(0), gc = get_global_id(1);
+	if (ih >= H)
+		return;
+	int g = gc / C, c = gc - g * C;
+	int rh = ih % SH, i = ih / SH - qh0;
+	__global float *out = dx + dxo + ((size_t)gc * H + ih) * (size_t)W;
+	if (i >= Hq) {
+		for (int iw = 0; iw < W; iw++)
+			out[iw] = 0.0f;
+		return;
+	}
+	for (int rw = 0; rw < SW; rw++) {
+		__global const float *in =
+			xq + xqo + ((((size_t)(rh * SW + rw) * C + c) * G + g) * Hq + i) * (size_t)Wq;
+		for (int iw = rw, j = -qw0; iw < W; iw += SW, j++)
+			out[iw] = j < Wq ? in[j] : 0.0f;
+	}
+}
+
+/* dst [G, OC, OH, OW] = the first OW columns of the output grid rows: row
+ * oh of channel oc of image i starts at src[i*si + oc*so + oh*Wq].  One
+ * work-item per row of dst: dimension 0 over OH, 1 over G*OC. */
+__kernel void extract_rows(__global float *dst, ulong dso, __global const float *src, ulong sro,
+                           int OC, int OH, int OW, int Wq, ulong si, ulong so)
+{
+	int r = get_global_id(0), p = get_global_id(1);
+	if (r >= OH)
+		return;
+	int i = p / OC, oc = p - i * OC;
+	__global const float *in = src + sro + i * si + oc * so + (size_t)r * Wq;
+	__global float *out = dst + dso + ((size_t)p * OH + r) * (size_t)OW;
+	for (int j = 0; j < OW; j++)
+		out[j] = in[j];
+}
+
+/* wt [KK, OC, C] = w [OC, C, KK] regrouped by tap; with flip, the weights
+ * of the conv that maps dy to dx: wt [KK, C, OC], tap k holding tap
+ * KK-1-k of w.  One work-item per element of w. */
+__kernel void taps_major(__global float *wt, ulong wto, __global const float *w, ulong wo,
+                         int OC, int C, int KK, int flip)
+{
+	int i = get_global_id(0);
+	if (i >= OC * C * KK)
+		return;
+	int oc = i / (C * KK), r = i - oc * C * KK, c = r / KK, k = r - c * KK;
+	size_t j = flip ? ((size_t)(KK - 1 - k) * C + c) * OC + oc : ((size_t)k * OC + oc) * C + c;
+	wt[wto + j] = w[wo + i];
+}
+
+/* dw [OC, C, KK] += dwt [KK, OC, C].  One work-item per element of dw. */
+__kernel void taps_accumulate(__global float *dw, ulong dwo, __global const float *dwt,
+                              ulong dto, int OC, int C, int KK)
+{
+	int i = get_global_id(0);
+	if (i >= OC * C * KK)
+		return;
+	int oc = i / (C * KK), r = i - oc * C * KK, c = r / KK, k = r - c * KK;
+	dw[dwo + i] += dwt[dto + ((size_t)k * OC + oc) * C + c];
+}

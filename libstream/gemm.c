@@ -124,10 +124,40 @@ static int scale_c(tg_cl *cl, size_t M, size_t N, float beta, cl_mem C, size_t o
 	return tg_cl_run(cl, k, 2, global, NULL);
 }
 
+/* C = alpha op(A) op(B) + beta C on host memory (row-major). */
+static void blas(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                 const float *pa, size_t lda, const float *pb, size_t ldb, float beta, float *pc,
+                 size_t ldc)
+{
+	if (M == 1 && N > 1)
+		/* One row of C: C^T = op(B)^T op(A)^T, a matrix-vector product,
+		 * which OpenBLAS runs faster as sgemv than as sgemm (1.2-3x on
+		 * the development machine; the last convolution of a model, to
+		 * one channel, has this shape).  The row of
+		 * op(A) has stride 1, or lda when A is transposed. */
+		cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans,
+		            trans_b ? (int)N : (int)K, trans_b ? (int)K : (int)N, alpha, pb, (int)ldb,
+		            pa, trans_a ? (int)lda : 1, beta, pc, 1);
+	else if (N == 1 && M > 1)
+		/* One column of C (stride ldc) = op(A) times the column of op(B),
+		 * whose stride is ldb, or 1 when B is transposed. */
+		cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+		            trans_a ? (int)K : (int)M, trans_a ? (int)M : (int)K, alpha, pa, (int)lda,
+		            pb, trans_b ? 1 : (int)ldb, beta, pc, (int)ldc);
+	else
+		cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+		            trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha,
+		            pa, (int)lda, pb, (int)ldb, beta, pc, (int)ldc);
+}
+
+/* The GEMMs of a sequence (count 1 for tg_gemm) through OpenBLAS: each
+ * buffer is mapped once, over the span [x0, x0 + xn) of elements that the
+ * whole sequence touches in it. */
 static int gemm_openblas(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
                          float alpha, cl_mem A, size_t a0, size_t an, size_t lda,
-                         cl_mem B, size_t b0, size_t bn, size_t ldb,
-                         float beta, cl_mem C, size_t c0, size_t cn, size_t ldc)
+                         cl_mem B, size_t b0, size_t bn, size_t ldb, cl_mem C, size_t c0,
+                         size_t cn, size_t ldc, size_t count, const size_t *off_a,
+                         const size_t *off_b, const size_t *off_c, const float *beta)
 {
 	/* OpenBLAS takes int sizes in this build. */
 	if (M > INT_MAX || N > INT_MAX || K > INT_MAX || lda > INT_MAX || ldb > INT_MAX ||
@@ -156,25 +186,10 @@ static int gemm_openblas(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N
 	if (err != CL_SUCCESS)
 		status = tg_cl_fail(TG_CL_FAIL, "gemm: mapping matrix %s into host memory: %s", what,
 		                    tg_cl_errname(err));
-	else if (M == 1 && N > 1)
-		/* One row of C: C^T = op(B)^T op(A)^T, a matrix-vector product,
-		 * which OpenBLAS runs faster as sgemv than as sgemm (1.2-3x on
-		 * the development machine; the last convolution of a model, to
-		 * one channel, has this shape).  The row of
-		 * op(A) has stride 1, or lda when A is transposed. */
-		cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans,
-		            trans_b ? (int)N : (int)K, trans_b ? (int)K : (int)N, alpha, pb, (int)ldb,
-		            pa, trans_a ? (int)lda : 1, beta, pc, 1);
-	else if (N == 1 && M > 1)
-		/* One column of C (stride ldc) = op(A) times the column of op(B),
-		 * whose stride is ldb, or 1 when B is transposed. */
-		cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-		            trans_a ? (int)K : (int)M, trans_a ? (int)M : (int)K, alpha, pa, (int)lda,
-		            pb, trans_b ? 1 : (int)ldb, beta, pc, (int)ldc);
 	else
-		cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-		            trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha,
-		            pa, (int)lda, pb, (int)ldb, beta, pc, (int)ldc);
+		for (size_t i = 0; i < count; i++)
+			blas(trans_a, trans_b, M, N, K, alpha, pa + (off_a[i] - a0), lda,
+			     pb + (off_b[i] - b0), ldb, beta[i], pc + (off_c[i] - c0), ldc);
 	cl_mem bufs[3] = { A, B, C };
 	float *ptrs[3] = { pa, pb, pc };
 	for (int i = 0; i < 3; i++) {
@@ -207,6 +222,71 @@ static int gemm_clblast(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N,
 		return tg_cl_fail(TG_CL_FAIL, "gemm: CLBlastSgemm %zu x %zu x %zu on %s: %s", M, N, K,
 		                  cl->name, clblast_status_name(s));
 	return TG_CL_OK;
+}
+
+/* Extends the span [*lo, *hi) by [first, first + n). */
+static void span(size_t *lo, size_t *hi, size_t first, size_t n)
+{
+	if (first < *lo)
+		*lo = first;
+	if (first + n > *hi)
+		*hi = first + n;
+}
+
+int tg_gemm_seq(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                cl_mem A, size_t lda, cl_mem B, size_t ldb, cl_mem C, size_t ldc, size_t count,
+                const size_t *off_a, const size_t *off_b, const size_t *off_c, const float *beta)
+{
+	if (!cl)
+		return tg_cl_fail(TG_CL_FAIL, "gemm: the OpenCL runtime is not initialised");
+	if (M == 0 || N == 0 || count == 0)
+		return TG_CL_OK;
+	tg_gemm_backend backend = tg_gemm_get_backend(cl);
+	if (K == 0 || alpha == 0.0f || backend != TG_GEMM_OPENBLAS) {
+		/* C = beta * C (A and B are not read, as BLAS), or CLBlast: one
+		 * call each, in order. */
+		for (size_t i = 0; i < count; i++) {
+			int st = tg_gemm(cl, trans_a, trans_b, M, N, K, alpha, A, off_a[i], lda, B,
+			                 off_b[i], ldb, beta[i], C, off_c[i], ldc);
+			if (st != TG_CL_OK)
+				return st;
+		}
+		return TG_CL_OK;
+	}
+	size_t alo = SIZE_MAX, ahi = 0, blo = SIZE_MAX, bhi = 0, clo = SIZE_MAX, chi = 0;
+	for (size_t i = 0; i < count; i++) {
+		size_t f, n;
+		/* op(A) is M x K: A is M x K, or K x M when transposed; likewise B. */
+		int st = check_operand("C", C, off_c[i], M, N, ldc, "ldc", &f, &n);
+		if (st != TG_CL_OK)
+			return st;
+		span(&clo, &chi, f, n);
+		st = check_operand("A", A, off_a[i], trans_a ? K : M, trans_a ? M : K, lda, "lda", &f, &n);
+		if (st != TG_CL_OK)
+			return st;
+		span(&alo, &ahi, f, n);
+		st = check_operand("B", B, off_b[i], trans_b ? N : K, trans_b ? K : N, ldb, "ldb", &f, &n);
+		if (st != TG_CL_OK)
+			return st;
+		span(&blo, &bhi, f, n);
+	}
+	if (overlaps(C, clo, chi - clo, A, alo, ahi - alo) ||
+	    overlaps(C, clo, chi - clo, B, blo, bhi - blo))
+		return tg_cl_fail(TG_CL_FAIL, "gemm: C overlaps %s in the same buffer",
+		                  overlaps(C, clo, chi - clo, A, alo, ahi - alo) ? "A" : "B");
+	int timing = tg_cl_timing_enabled(), st;
+	double t0 = 0;
+	if (timing) {
+		/* Wall time of the GEMMs alone: nothing else is left in the queue. */
+		if ((st = tg_cl_finish(cl)) != TG_CL_OK)
+			return st;
+		t0 = tg_now();
+	}
+	st = gemm_openblas(cl, trans_a, trans_b, M, N, K, alpha, A, alo, ahi - alo, lda, B, blo,
+	                   bhi - blo, ldb, C, clo, chi - clo, ldc, count, off_a, off_b, off_c, beta);
+	if (timing && st == TG_CL_OK && (st = tg_cl_finish(cl)) == TG_CL_OK)
+		tg_cl_timing_add("sgemm (openblas, wall)", tg_now() - t0);
+	return st;
 }
 
 int tg_gemm(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
@@ -246,7 +326,7 @@ int tg_gemm(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
 	}
 	if (backend == TG_GEMM_OPENBLAS)
 		st = gemm_openblas(cl, trans_a, trans_b, M, N, K, alpha, A, a0, an, lda, B, b0, bn, ldb,
-		                   beta, C, c0, cn, ldc);
+		                   C, c0, cn, ldc, 1, &off_a, &off_b, &off_c, &beta);
 	else
 		st = gemm_clblast(cl, trans_a, trans_b, M, N, K, alpha, A, off_a, lda, B, off_b, ldb,
 		                  beta, C, off_c, ldc);

@@ -1,8 +1,8 @@
 /* conv.c: conv2d and transposed conv2d (ops.h): gather-form references
- * with double accumulators, and the device versions as im2col + tg_gemm
- * (kernels/nn_conv.cl).
+ * with double accumulators, and the device versions as shifted GEMMs
+ * (below, for C >= 8) or im2col + tg_gemm (kernels/nn_conv.cl).
  *
- * Device plan.  The columns of a conv2d are never built for the whole
+ * Device plan with im2col.  The columns of a conv2d are never built for the whole
  * batch at once (hundreds of MB for a batch of 64, and GEMMs over very
  * wide matrices run slower, perf-anchors.md 1.3).  The output is cut into
  * tiles of about ctx->col_cols columns: several whole images when they are
@@ -21,6 +21,8 @@
  * A transposed conv2d is a conv2d run backwards: its forward is conv2d's
  * data gradient and its backward conv2d's forward and weight gradient, on
  * the geometry with input and output exchanged. */
+#include <stdlib.h>
+
 #include "nn/internal.h"
 
 #define CONV "nn_conv.cl"
@@ -343,6 +345,291 @@ static int is_pointwise(const nn_conv2d *g)
 	return g->KH == 1 && g->KW == 1 && g->SH == 1 && g->SW == 1 && g->PH == 0 && g->PW == 0;
 }
 
+/* ---- shifted GEMMs: conv2d without columns ----
+ * Input row ih = oh*S + kh - P of tap kh is written S*(oh + q) + r with
+ * q = floor((kh - P) / S) and 0 <= r < S: every tap reads one phase r of
+ * the input (rows S*i + r), shifted by q rows.  The input of a group of G
+ * images is copied once into zero-padded channel-major phase planes
+ * xq [SH*SW phases, C, G, Hq, Wq], row i' of a plane holding phase row
+ * i' + q0 (q0 = floor(-P / S), the smallest shift), Hq = OH + q1 - q0 with
+ * q1 the largest shift; for stride 1 that is simply the input padded by P.
+ * Output pixel (oh, ow) of image i sits at grid position p = i*Hq*Wq +
+ * oh*Wq + ow, and tap (kh, kw) reads its phase plane at p + (qh - qh0)*Wq +
+ * (qw - qw0): each of the KH*KW taps is one GEMM of the tap's weights
+ * [OC, C] with a strided view of xq, accumulating into the output grid,
+ * whose first OW columns per row are then copied out.  The positions past
+ * OW in a row are computed and dropped; no view leaves its image's plane.
+ * Compared with im2col this copies about C*H*W values per image instead of
+ * writing and reading C*KH*KW*OH*OW (9 times more for a 3x3 stride 1).
+ * Weight gradient: for each tap, dW_k [OC, C] += dy_grid [OC, K] xq_k^T
+ * over the whole group at once (dy_grid holds zeros at the dropped
+ * positions).  Data gradient: stride 1 is the shifted forward of dy with
+ * the flipped weights; other strides run the adjoint, dxq_k [C, N] +=
+ * W_k^T dy_grid, then gather dx from the phase planes. */
+
+/* Images with fewer grid positions run one GEMM per tap for the group. */
+#define SHIFT_MERGE_N 2048
+
+/* Largest phase planes + output grid of a group, in floats (128 MiB). */
+#define SHIFT_MAX_ELEMS ((size_t)32 << 20)
+
+static int shiftable(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->conv_shift && g->C >= 8 && g->OC >= 2 && !is_pointwise(g);
+}
+
+static int floordiv(int a, int b)
+{
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+typedef struct shift_geom {
+	int qh0, qw0;     /* smallest row and column shifts (<= 0) */
+	int Hq, Wq;       /* phase plane */
+	int phases;       /* SH*SW */
+	size_t pl;        /* Hq*Wq */
+	size_t N;         /* grid positions of one image: (OH-1)*Wq + OW */
+	int G;            /* images per group */
+} shift_geom;
+
+static void shift_plan(const nn_ctx *ctx, const nn_conv2d *g, shift_geom *s)
+{
+	s->qh0 = floordiv(-g->PH, g->SH);
+	s->qw0 = floordiv(-g->PW, g->SW);
+	s->Hq = g->OH + floordiv(g->KH - 1 - g->PH, g->SH) - s->qh0;
+	s->Wq = g->OW + floordiv(g->KW - 1 - g->PW, g->SW) - s->qw0;
+	s->phases = g->SH * g->SW;
+	s->pl = (size_t)s->Hq * s->Wq;
+	s->N = (size_t)(g->OH - 1) * s->Wq + g->OW;
+	size_t most = ctx->shift_elems ? ctx->shift_elems : SHIFT_MAX_ELEMS;
+	size_t per = ((size_t)s->phases * g->C + g->OC) * s->pl, n = most / per;
+	s->G = n < 1 ? 1 : n > (size_t)g->B ? g->B : (int)n;
+}
+
+/* Tap k: the start of its view in the phase planes of one image (phase
+ * base + shift), relative to the planes' start; the rows of the view (one
+ * per channel) are G*pl apart. */
+static size_t tap_view(const nn_conv2d *g, const shift_geom *s, int k, int G)
+{
+	int kh = k / g->KW, kw = k % g->KW;
+	int qh = floordiv(kh - g->PH, g->SH), qw = floordiv(kw - g->PW, g->SW);
+	int rh = kh - g->PH - qh * g->SH, rw = kw - g->PW - qw * g->SW;
+	size_t phase = (size_t)rh * g->SW + rw;
+	return phase * g->C * G * s->pl + (size_t)(qh - s->qh0) * s->Wq + (size_t)(qw - s->qw0);
+}
+
+/* dst [SH*SW, C, G, Hd, Wd] = the phase planes of src [G, C, H, W]: row
+ * i', column j' of phase (rh, rw) holds src row SH*(i' + qh0) + rh, column
+ * SW*(j' + qw0) + rw, or 0 outside it (embed_phases in nn_conv.cl). */
+static int embed(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int H, int W, int Hd,
+                 int Wd, int SH, int SW, int qh0, int qw0)
+{
+	cl_kernel k = nn_kernel(ctx, CONV, "embed_phases");
+	if (!k)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, dst);
+	nn_arg_buf(&a, src);
+	const int v[10] = { G, C, H, W, Hd, Wd, SH, SW, qh0, qw0 };
+	for (int i = 0; i < 10; i++)
+		nn_arg_int(&a, v[i]);
+	return nn_launch2(ctx, k, "embed_phases", nn_args_end(&a, "embed_phases"), (size_t)Hd,
+	                  (size_t)SH * SW * C * G);
+}
+
+/* wt = w regrouped by tap (taps_major in nn_conv.cl). */
+static int taps(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int flip)
+{
+	cl_kernel k = nn_kernel(ctx, CONV, "taps_major");
+	if (!k)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, wt);
+	nn_arg_buf(&a, w);
+	nn_arg_int(&a, OC);
+	nn_arg_int(&a, C);
+	nn_arg_int(&a, KK);
+	nn_arg_int(&a, flip);
+	return nn_launch1(ctx, k, "taps_major", nn_args_end(&a, "taps_major"), (size_t)OC * C * KK);
+}
+
+/* Offsets and betas of a sequence of GEMMs (tg_gemm_seq). */
+typedef struct gemm_list {
+	size_t n, *a, *b, *c;
+	float *beta;
+} gemm_list;
+
+static int list_alloc(gemm_list *l, size_t most)
+{
+	l->n = 0;
+	l->a = malloc(3 * most * sizeof *l->a);
+	l->beta = malloc(most * sizeof *l->beta);
+	if (!l->a || !l->beta) {
+		free(l->a), free(l->beta);
+		l->a = NULL, l->beta = NULL;
+		return nn_fail(TG_CL_FAIL, "conv2d: out of memory");
+	}
+	l->b = l->a + most, l->c = l->b + most;
+	return TG_CL_OK;
+}
+
+static void list_add(gemm_list *l, size_t a, size_t b, size_t c, float beta)
+{
+	l->a[l->n] = a, l->b[l->n] = b, l->c[l->n] = c, l->beta[l->n] = beta;
+	l->n++;
+}
+
+static void list_free(gemm_list *l)
+{
+	free(l->a), free(l->beta);
+}
+
+/* y = conv2d(x) (no bias), wt [KK, OC, C] the weights by tap. */
+static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf wt)
+{
+	const int KK = g->KH * g->KW;
+	shift_geom s;
+	shift_plan(ctx, g, &s);
+	/* Small images: one GEMM per tap over the whole group (output grid
+	 * [OC, G*pl]); large ones: one per image and tap (grid [G, OC, OH*Wq]),
+	 * which keeps each GEMM's output in cache across the taps. */
+	const int merged = s.N < SHIFT_MERGE_N;
+	const size_t yp = merged ? s.pl : (size_t)g->OH * s.Wq;
+	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
+	cl_mem m;
+	int st = nn_scratch(ctx, (size_t)s.G * ((size_t)s.phases * g->C * s.pl + g->OC * yp), &m);
+	if (st != TG_CL_OK)
+		return st;
+	nn_buf xq = nn_buf_of(m, 0), yt = nn_at(xq, (size_t)s.G * s.phases * g->C * s.pl);
+	cl_kernel ek = nn_kernel(ctx, CONV, "extract_rows");
+	if (!ek)
+		return ctx->status;
+	gemm_list l;
+	if ((st = list_alloc(&l, (size_t)s.G * KK)) != TG_CL_OK)
+		return st;
+	for (int n0 = 0; n0 < g->B && st == TG_CL_OK; n0 += s.G) {
+		int gn = g->B - n0 < s.G ? g->B - n0 : s.G;
+		st = embed(ctx, xq, nn_at(x, n0 * chw), gn, g->C, g->H, g->W, s.Hq, s.Wq, g->SH, g->SW,
+		           s.qh0, s.qw0);
+		if (st != TG_CL_OK)
+			break;
+		l.n = 0;
+		for (int i = 0; i < (merged ? 1 : gn); i++)
+			for (int k = 0; k < KK; k++)
+				list_add(&l, wt.off + (size_t)k * g->OC * g->C,
+				         xq.off + i * s.pl + tap_view(g, &s, k, gn),
+				         yt.off + (size_t)i * g->OC * yp, k ? 1.0f : 0.0f);
+		size_t N = merged ? (size_t)(gn - 1) * s.pl + s.N : s.N;
+		st = tg_gemm_seq(ctx->cl, 0, 0, g->OC, N, g->C, 1.0f, wt.mem, g->C, xq.mem,
+		                 (size_t)gn * s.pl, yt.mem, merged ? (size_t)gn * s.pl : yp, l.n, l.a,
+		                 l.b, l.c, l.beta);
+		if (st != TG_CL_OK) {
+			st = nn_fail_cl(st, "conv2d");
+			break;
+		}
+		nn_args a;
+		nn_args_begin(&a, ek);
+		nn_arg_buf(&a, nn_at(y, n0 * ocohw));
+		nn_arg_buf(&a, yt);
+		nn_arg_int(&a, g->OC);
+		nn_arg_int(&a, g->OH);
+		nn_arg_int(&a, g->OW);
+		nn_arg_int(&a, s.Wq);
+		nn_arg_ulong(&a, merged ? s.pl : (size_t)g->OC * yp);
+		nn_arg_ulong(&a, merged ? (size_t)gn * s.pl : yp);
+		st = nn_launch2(ctx, ek, "extract_rows", nn_args_end(&a, "extract_rows"),
+		                (size_t)g->OH, (size_t)gn * g->OC);
+	}
+	list_free(&l);
+	return st;
+}
+
+/* The gradients of a conv2d by shifted GEMMs: dw += (when dw is given),
+ * dx = (when dx is given; strides above 1 only, stride 1 goes through
+ * flipped_data_gradient); wt [KK, OC, C] the weights by tap (for dx). */
+static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn_buf dy,
+                            nn_buf x, nn_buf wt)
+{
+	const int KK = g->KH * g->KW;
+	shift_geom s;
+	shift_plan(ctx, g, &s);
+	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
+	const size_t nw = (size_t)KK * g->OC * g->C, xqn = (size_t)s.G * s.phases * g->C * s.pl;
+	cl_mem m;
+	int st = nn_scratch(ctx, xqn + (size_t)s.G * g->OC * s.pl + nw, &m);
+	if (st != TG_CL_OK)
+		return st;
+	nn_buf xq = nn_buf_of(m, 0), dyg = nn_at(xq, xqn);
+	nn_buf dwt = nn_at(dyg, (size_t)s.G * g->OC * s.pl);
+	cl_kernel gk = NULL;
+	if (nn_has(dx) && !(gk = nn_kernel(ctx, CONV, "gather_phases")))
+		return ctx->status;
+	if (nn_has(dw) && (st = nn_fill(ctx, dwt, nw, 0.0f)) != TG_CL_OK)
+		return st;
+	gemm_list l;
+	if ((st = list_alloc(&l, (size_t)s.G * KK)) != TG_CL_OK)
+		return st;
+	for (int n0 = 0; n0 < g->B && st == TG_CL_OK; n0 += s.G) {
+		int gn = g->B - n0 < s.G ? g->B - n0 : s.G;
+		size_t ld = (size_t)gn * s.pl, K = (size_t)(gn - 1) * s.pl + s.N;
+		st = embed(ctx, dyg, nn_at(dy, n0 * ocohw), gn, g->OC, g->OH, g->OW, s.Hq, s.Wq, 1, 1,
+		           0, 0);
+		if (st == TG_CL_OK && nn_has(dw)) {
+			st = embed(ctx, xq, nn_at(x, n0 * chw), gn, g->C, g->H, g->W, s.Hq, s.Wq, g->SH,
+			           g->SW, s.qh0, s.qw0);
+			l.n = 0;
+			for (int k = 0; k < KK; k++)
+				list_add(&l, dyg.off, xq.off + tap_view(g, &s, k, gn),
+				         dwt.off + (size_t)k * g->OC * g->C, 1.0f);
+			if (st == TG_CL_OK &&
+			    (st = tg_gemm_seq(ctx->cl, 0, 1, g->OC, g->C, K, 1.0f, dyg.mem, ld, xq.mem, ld,
+			                      dwt.mem, g->C, l.n, l.a, l.b, l.c, l.beta)) != TG_CL_OK)
+				st = nn_fail_cl(st, "conv2d weight gradient");
+		}
+		if (st == TG_CL_OK && nn_has(dx)) {
+			/* xq now receives dx in phase planes. */
+			st = nn_fill(ctx, xq, (size_t)s.phases * g->C * ld, 0.0f);
+			l.n = 0;
+			for (int i = 0; i < gn; i++)
+				for (int k = 0; k < KK; k++)
+					list_add(&l, wt.off + (size_t)k * g->OC * g->C, dyg.off + i * s.pl,
+					         xq.off + i * s.pl + tap_view(g, &s, k, gn), 1.0f);
+			if (st == TG_CL_OK &&
+			    (st = tg_gemm_seq(ctx->cl, 1, 0, g->C, s.N, g->OC, 1.0f, wt.mem, g->C, dyg.mem,
+			                      ld, xq.mem, ld, l.n, l.a, l.b, l.c, l.beta)) != TG_CL_OK)
+				st = nn_fail_cl(st, "conv2d data gradient");
+			if (st == TG_CL_OK) {
+				nn_args a;
+				nn_args_begin(&a, gk);
+				nn_arg_buf(&a, nn_at(dx, n0 * chw));
+				nn_arg_buf(&a, xq);
+				const int v[10] = { gn, g->C, g->H, g->W, s.Hq, s.Wq, g->SH, g->SW, s.qh0,
+				                    s.qw0 };
+				for (int i = 0; i < 10; i++)
+					nn_arg_int(&a, v[i]);
+				st = nn_launch2(ctx, gk, "gather_phases", nn_args_end(&a, "gather_phases"),
+				                (size_t)g->H, (size_t)gn * g->C);
+			}
+		}
+	}
+	list_free(&l);
+	if (st != TG_CL_OK || !nn_has(dw))
+		return st;
+	cl_kernel k = nn_kernel(ctx, CONV, "taps_accumulate");
+	if (!k)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, dw);
+	nn_arg_buf(&a, dwt);
+	nn_arg_int(&a, g->OC);
+	nn_arg_int(&a, g->C);
+	nn_arg_int(&a, KK);
+	return nn_launch1(ctx, k, "taps_accumulate", nn_args_end(&a, "taps_accumulate"), nw);
+}
+
 /* The direct kernels for OC == 1 (argument lists in nn_conv.cl). */
 static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b)
 {
@@ -417,6 +704,13 @@ int nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		for (int n = 0; n < g->B && st == TG_CL_OK; n++)
 			st = nn_gemm(ctx, "conv2d 1x1", 0, 0, g->OC, ohw, g->C, 1.0f, w, g->C,
 			             nn_at(x, n * chw), ohw, 0.0f, nn_at(y, n * ocohw), ohw);
+	} else if (shiftable(ctx, g)) {
+		cl_mem wt;
+		st = nn_scratch_aux(ctx, ckk * g->OC, &wt);
+		if (st == TG_CL_OK)
+			st = taps(ctx, nn_buf_of(wt, 0), w, g->OC, g->C, g->KH * g->KW, 0);
+		if (st == TG_CL_OK)
+			st = shifted_forward(ctx, g, y, x, nn_buf_of(wt, 0));
 	} else {
 		int G, NR;
 		plan(ctx, g, &G, &NR);
@@ -452,6 +746,10 @@ static int flipped_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_
 	int st = nn_scratch_aux(ctx, nw, &wf);
 	if (st != TG_CL_OK)
 		return st;
+	if (shiftable(ctx, &t)) {
+		st = taps(ctx, nn_buf_of(wf, 0), w, g->OC, g->C, g->KH * g->KW, 1);
+		return st == TG_CL_OK ? shifted_forward(ctx, &t, dx, dy, nn_buf_of(wf, 0)) : st;
+	}
 	const char *name = "flip_weights";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
@@ -504,6 +802,16 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 		if (st != TG_CL_OK || !nn_has(dw))
 			return st;
 		dx = NN_NONE;
+	}
+	if (shiftable(ctx, g)) {
+		cl_mem wt = NULL;
+		if (nn_has(dx)) {   /* stride above 1 (stride 1 went through flip) */
+			if ((st = nn_scratch_aux(ctx, ckk * g->OC, &wt)) != TG_CL_OK ||
+			    (st = taps(ctx, nn_buf_of(wt, 0), w, g->OC, g->C, g->KH * g->KW, 0)) !=
+			        TG_CL_OK)
+				return st;
+		}
+		return shifted_backward(ctx, g, dx, dw, dy, x, wt ? nn_buf_of(wt, 0) : NN_NONE);
 	}
 	int G, NR;
 	plan(ctx, g, &G, &NR);

@@ -79,6 +79,7 @@ int nn_ctx_init(nn_ctx *ctx, tg_cl *cl)
 		               ctx->wg);
 	ctx->col_cols = 4096;
 	ctx->flip_dx = 1;
+	ctx->conv_shift = 1;
 	return TG_CL_OK;
 }
 

@@ -87,6 +87,9 @@ typedef struct nn_ctx {
 	size_t col_cols;    /* conv: target columns (images x OH*OW) per im2col pass */
 	int flip_dx;        /* conv: stride-1 data gradient as a conv of dy with the
 	                       flipped weights (1, default) or GEMM + col2im (0) */
+	int conv_shift;     /* conv: stride-1 convs with C >= 8 by shifted GEMMs
+	                       without columns (1, default) or im2col (0) */
+	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	cl_mem scratch;     /* im2col columns and the like; grows on demand */
 	size_t scratch_elems;
 	cl_mem aux;         /* a second scratch (flipped weights) */

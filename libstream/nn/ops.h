@@ -38,12 +38,15 @@ void nn_ref_linear_backward(float *dx, float *dW, float *db, const float *dy,
  * x [B, C, H, W], w [OC, C, KH, KW], b [OC] (optional), y [B, OC, OH, OW],
  * OH = (H + 2 PH - KH) / SH + 1 (floor), OW likewise.
  * backward: dx [B, C, H, W] (assigned), dw [OC, C, KH, KW] (+=), db [OC] (+=).
- * Device: im2col + tg_gemm per image (images grouped so that one im2col
- * pass covers about ctx->col_cols columns); 1x1 stride 1 pad 0 multiplies
- * x directly; OC == 1 runs a direct kernel (a GEMV against the implicit
- * columns) instead of an M = 1 GEMM.  The data gradient of a stride-1
- * conv with C >= 8 is the convolution of dy with the flipped weights
- * (ctx->flip_dx), otherwise W^T dy by GEMM and col2im. */
+ * Device: with C >= 8 (ctx->conv_shift), one GEMM per kernel tap over
+ * zero-padded phase planes of the input ("shifted GEMMs", conv.c), no
+ * columns; otherwise im2col + tg_gemm per image (images grouped so that one
+ * im2col pass covers about ctx->col_cols columns).  1x1 stride 1 pad 0
+ * multiplies x directly; OC == 1 runs a direct kernel (a GEMV against the
+ * implicit columns) instead of an M = 1 GEMM.  The data gradient of a
+ * stride-1 conv with C >= 8 is the convolution of dy with the flipped
+ * weights (ctx->flip_dx), otherwise the adjoint of the shifted GEMMs, or
+ * W^T dy by GEMM and col2im. */
 typedef struct nn_conv2d {
 	int B, C, H, W;
 	int OC, KH, KW;

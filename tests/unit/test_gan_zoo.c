@@ -22,7 +22,10 @@
  *  - g_loss and d_loss agree with torch to 1e-4 relative;
  *  - every arena tensor (weights, biases, running statistics) agrees with
  *    torch's after-state to 1e-4 by max |ours - torch| / max |torch| over
- *    the tensor (nn_err, test_nn_util.h);
+ *    the tensor (nn_err, test_nn_util.h), except the bias of a layer
+ *    followed by a training BatchNorm (below), whose first update is the
+ *    size of the step whatever its noise-level gradient: it agrees to
+ *    1e-4 plus twice the largest first step relative to the tensor;
  *  - the update of every trainable tensor (after - before) agrees with
  *    torch's to 5e-2 by the same measure: Adam's and RMSprop's first
  *    updates are about lr (times a small factor), small beside the
@@ -219,12 +222,28 @@ static void run_case(const fcase *c)
 				continue;
 			}
 			float *got = nn_test_down(ctx, nn_arena_param(a, i), n);
-			double e = nn_err(got, after, n);
-			if (e > worst)
+			double e = nn_err(got, after, n), tol = TOL;
+			int g_side = a->p[i].name[0] == 'g';
+			if (bias_before_bn(g_side ? &m.G : &m.D, i)) {
+				/* Its gradient is rounding noise, and the first step of Adam
+				 * or RMSprop moves an element by up to lr / sqrt(1 - alpha)
+				 * (RMSprop) or lr (Adam) whatever the gradient's size, in
+				 * the direction of that noise: ours and torch's may differ
+				 * by twice that, relative to the tensor's largest value. */
+				double lr = g_side ? hp.lr_g : hp.lr_d, mx = 0;
+				double step = hp.optimizer == NN_OPT_RMSPROP ? lr / sqrt(1 - hp.alpha) : lr;
+				for (size_t j = 0; j < n; j++)
+					mx = fmax(mx, fabs(after[j]));
+				if (mx > 0)
+					tol += 2 * step / mx;
+			}
+			if (tol == TOL && e > worst)
 				worst = e;
-			if (e > TOL) {
+			if (getenv("ZOO_VERBOSE"))
+				printf("note %s: %s error %.2g (tolerance %.2g)\n", name, a->p[i].name, e, tol);
+			if (e > tol) {
 				bad++;
-				check(0, "%s: %s error %.2g (tolerance %g)", name, a->p[i].name, e, TOL);
+				check(0, "%s: %s error %.2g (tolerance %.2g)", name, a->p[i].name, e, tol);
 			}
 			if (!nn_seq_is_stat(&m.G, i) && !nn_seq_is_stat(&m.D, i) &&
 			    !bias_before_bn(&m.G, i) && !bias_before_bn(&m.D, i)) {

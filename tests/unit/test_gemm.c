@@ -297,6 +297,64 @@ static void test_backend_choice(tg_cl *cl)
 	unsetenv("TOMOGAN_GEMM");
 }
 
+/* tg_gemm_seq: three GEMMs on one set of buffers, the second adding into
+ * the first's C and B views overlapping one another (as the taps of a
+ * convolution), the third into another C with beta 0.5; both transposes;
+ * against the same sequence in double.  Then a C span overlapping B's. */
+static void test_sequence(tg_cl *cl)
+{
+	const size_t M = 7, N = 13, K = 5, lda = 9, ldb = 17, ldc = 15;
+	const size_t na = 3 * 64 + (M > K ? M : K) * lda, nb = 40 + 16 * ldb, nc = 2 * 128;
+	for (int be = TG_GEMM_CLBLAST; be <= TG_GEMM_OPENBLAS; be++)
+		for (int t = 0; t < 4; t++) {
+			int ta = t & 1, tb = t >> 1;
+			tg_gemm_set_backend((tg_gemm_backend)be);
+			float *a = random_floats(na, 11 + t), *b = random_floats(nb, 23 + t);
+			float *c = random_floats(nc, 37 + t);
+			const size_t oa[3] = { 0, 64, 128 }, ob[3] = { 0, 1, 40 }, oc[3] = { 0, 0, 128 };
+			const float beta[3] = { 0.0f, 1.0f, 0.5f };
+			double *ref = malloc(nc * sizeof *ref), *tmp = malloc(M * N * sizeof *tmp);
+			for (size_t i = 0; i < nc; i++)
+				ref[i] = c[i];
+			float *cur = malloc(nc * sizeof *cur);
+			for (int q = 0; q < 3; q++) {
+				for (size_t i = 0; i < nc; i++)
+					cur[i] = (float)ref[i];
+				gemm_ref(ta, tb, M, N, K, 0.75, a + oa[q], lda, b + ob[q], ldb, beta[q],
+				         cur + oc[q], ldc, tmp);
+				for (size_t i = 0; i < M; i++)
+					for (size_t j = 0; j < N; j++)
+						ref[oc[q] + i * ldc + j] = tmp[i * N + j];
+			}
+			cl_mem da = tg_cl_alloc(cl, na * sizeof(float), a);
+			cl_mem db = tg_cl_alloc(cl, nb * sizeof(float), b);
+			cl_mem dc = tg_cl_alloc(cl, nc * sizeof(float), c);
+			int st = tg_gemm_seq(cl, ta, tb, M, N, K, 0.75f, da, lda, db, ldb, dc, ldc, 3, oa, ob,
+			                     oc, beta);
+			float *got = malloc(nc * sizeof *got);
+			if (st == TG_CL_OK)
+				st = tg_cl_read(cl, dc, 0, nc * sizeof(float), got);
+			double e = 0;
+			for (size_t i = 0; i < nc && st == TG_CL_OK; i++) {
+				double d = fabs(got[i] - ref[i]);
+				e = d > e ? d : e;
+			}
+			check(st == TG_CL_OK && e <= TOL, "gemm sequence (%s, ta %d, tb %d): error %.2g "
+			      "(tolerance %g)%s%s", backend_name[be], ta, tb, e, TOL, st ? ": " : "",
+			      st ? tg_cl_error() : "");
+			if (be == TG_GEMM_OPENBLAS && t == 0) {
+				const size_t bad[3] = { 0, 60, 4 };   /* third C inside A's span */
+				st = tg_gemm_seq(cl, 0, 0, M, N, K, 1.0f, da, lda, db, ldb, da, ldc, 3, oa, ob,
+				                 bad, beta);
+				check(st != TG_CL_OK && strstr(tg_cl_error(), "overlaps"),
+				      "gemm sequence: C overlapping A refused (%s)", tg_cl_error());
+			}
+			clReleaseMemObject(da), clReleaseMemObject(db), clReleaseMemObject(dc);
+			free(a), free(b), free(c), free(ref), free(tmp), free(cur), free(got);
+		}
+	tg_gemm_set_backend(TG_GEMM_AUTO);
+}
+
 int main(void)
 {
 	tg_cl *cl;
@@ -307,5 +365,6 @@ int main(void)
 	test_shapes(cl);
 	test_special(cl);
 	test_bad_arguments(cl);
+	test_sequence(cl);
 	return check_finish();
 }

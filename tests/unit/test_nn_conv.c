@@ -143,6 +143,7 @@ static void run_conv(nn_ctx *ctx, const conv_case *k, size_t col_cols)
 	int saved_flip = ctx->flip_dx;
 	ctx->col_cols = col_cols;
 	ctx->flip_dx = col_cols > 64;   /* narrow tiles also take the col2im data gradient */
+	ctx->shift_elems = col_cols > 64 ? 0 : 1;   /* and shifted GEMMs one image at a time */
 	int st;
 	if (k->transposed) {
 		st = nn_convt2d_forward(ctx, &t, d[4], d[0], d[1], k->bias ? d[2] : NN_NONE);
@@ -155,6 +156,7 @@ static void run_conv(nn_ctx *ctx, const conv_case *k, size_t col_cols)
 	}
 	ctx->col_cols = saved;
 	ctx->flip_dx = saved_flip;
+	ctx->shift_elems = 0;
 	double ey = compare(ctx, d[4], y, ny);
 	double ex = k->no_dx ? 0 : compare(ctx, d[5], dx, nx);
 	double ew = compare(ctx, d[6], dw, nw), eb = compare(ctx, d[7], k->bias ? db : db0, k->OC);
@@ -185,6 +187,21 @@ static const conv_case cases[] = {
 	{ "conv2d 4x4 s2 p1 no bias", 2, 3, 8, 8, 4, 4, 4, 2, 2, 1, 1, 0, 0, 0, 0, 0 },
 	{ "conv2d 3x3 p2 (padding beyond half)", 1, 2, 5, 6, 3, 3, 3, 1, 1, 2, 2, 0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 s3 (skipped rows)", 2, 2, 10, 11, 3, 3, 3, 3, 3, 0, 0, 0, 0, 1, 0, 0 },
+	/* C >= 8, stride 1: shifted GEMMs (conv.c), the data gradient too when OC >= 8 */
+	{ "conv2d 3x3 s1 p1 shifted", 3, 9, 9, 7, 10, 3, 3, 1, 1, 1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 p2 shifted", 2, 8, 11, 6, 8, 5, 5, 1, 1, 2, 2, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 valid shifted, OC 3", 2, 8, 7, 9, 3, 3, 3, 1, 1, 0, 0, 0, 0, 0, 0, 0 },
+	{ "conv2d 1x7 p(0,3) shifted", 2, 8, 5, 9, 9, 1, 7, 1, 1, 0, 3, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 p2 shifted (padding beyond half)", 2, 8, 5, 6, 8, 3, 3, 1, 1, 2, 2, 0, 0, 1, 0,
+	  0 },
+	{ "conv2d 3x1 p(2,0) shifted, no dx", 3, 12, 6, 5, 8, 3, 1, 1, 1, 2, 0, 0, 0, 1, 0, 1 },
+	/* strides above 1: phase planes, the data gradient by the adjoint */
+	{ "conv2d 3x3 s2 p1 shifted", 3, 8, 9, 8, 9, 3, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 4x4 s2 p1 shifted", 2, 8, 8, 8, 8, 4, 4, 2, 2, 1, 1, 0, 0, 0, 0, 0 },
+	{ "conv2d 3x3 stride (2,1) p(1,0) shifted", 2, 9, 9, 6, 8, 3, 3, 2, 1, 1, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 s3 p1 shifted (unread rows)", 2, 8, 12, 10, 8, 5, 5, 3, 3, 1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 1x1 s2 shifted", 2, 8, 7, 6, 8, 1, 1, 2, 2, 0, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p1 shifted, one column", 2, 8, 5, 1, 8, 3, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0 },
 	{ "conv_transpose2d 4x4 s2 p1", 2, 4, 5, 5, 3, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 0 },
 	{ "conv_transpose2d 3x3 s2 p1 op1", 2, 3, 4, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0 },
 	{ "conv_transpose2d 3x3 s1 p1", 2, 3, 6, 5, 2, 3, 3, 1, 1, 1, 1, 0, 0, 0, 1, 0 },
@@ -208,6 +225,12 @@ int main(void)
 		run_conv(ctx, &cases[i], 4096);
 		run_conv(ctx, &cases[i], 7);
 	}
+	/* The shifted cases again with im2col (ctx->conv_shift 0). */
+	ctx->conv_shift = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (strstr(cases[i].name, "shifted"))
+			run_conv(ctx, &cases[i], 4096);
+	ctx->conv_shift = 1;
 	/* The other GEMM backend on a few cases (CLBlast on a CPU device, or
 	 * OpenBLAS where the default is CLBlast): both must agree with the
 	 * reference. */
@@ -216,7 +239,7 @@ int main(void)
 	tg_gemm_set_backend(other);
 	printf("# GEMM backend forced to %s\n", other == TG_GEMM_CLBLAST ? "CLBlast" : "OpenBLAS");
 	linear_case(ctx, 3, 17, 5, 1);
-	static const int again[] = { 0, 2, 4, 17 };
+	static const int again[] = { 0, 2, 4, 17, 18, 23, 29 };
 	for (size_t i = 0; i < sizeof again / sizeof again[0]; i++)
 		run_conv(ctx, &cases[again[i]], 7);
 	tg_gemm_set_backend(TG_GEMM_AUTO);
