@@ -318,11 +318,13 @@ __kernel void gather_phases(__global float *dx, ulong dxo, __global const float 
 	}
 }
 
-/* dst [G, OC, OH, OW] = the first OW columns of the output grid rows: row
- * oh of channel oc of image i starts at src[i*si + oc*so + oh*Wq].  One
- * work-item per row of dst: dimension 0 over OH, 1 over G*OC. */
+/* dst [G, OC, OH, OW] = the first OW columns of the output grid rows, plus
+ * b [OC] when has_bias: row oh of channel oc of image i starts at
+ * src[i*si + oc*so + oh*Wq].  One work-item per row of dst: dimension 0
+ * over OH, 1 over G*OC. */
 __kernel void extract_rows(__global float *dst, ulong dso, __global const float *src, ulong sro,
-                           int OC, int OH, int OW, int Wq, ulong si, ulong so)
+                           __global const float *b, ulong bo, int has_bias, int OC, int OH,
+                           int OW, int Wq, ulong si, ulong so)
 {
 	int r = get_global_id(0), p = get_global_id(1);
 	if (r >= OH)
@@ -330,8 +332,9 @@ __kernel void extract_rows(__global float *dst, ulong dso, __global const float 
 	int i = p / OC, oc = p - i * OC;
 	__global const float *in = src + sro + i * si + oc * so + (size_t)r * Wq;
 	__global float *out = dst + dso + ((size_t)p * OH + r) * (size_t)OW;
+	float v = has_bias ? b[bo + oc] : 0.0f;
 	for (int j = 0; j < OW; j++)
-		out[j] = in[j];
+		out[j] = in[j] + v;
 }
 
 /* wt [KK, OC, C] = w [OC, C, KK] regrouped by tap; with flip, the weights

@@ -2,6 +2,7 @@
  * through OpenBLAS on the buffers mapped into host memory (ocl.h says when
  * each is used and why). */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,13 +151,82 @@ static void blas(int trans_a, int trans_b, size_t M, size_t N, size_t K, float a
 		            pa, (int)lda, pb, (int)ldb, beta, pc, (int)ldc);
 }
 
+/* Chunks of a sequence shared out among threads: thread t runs chunks t,
+ * t + threads, ... (each in order), OpenBLAS single-threaded in each. */
+struct seq_job {
+	int trans_a, trans_b;
+	size_t M, N, K, lda, ldb, ldc, chunk, chunks;
+	float alpha;
+	const float *pa, *pb;       /* mapped at elements a0, b0, c0 */
+	float *pc;
+	size_t a0, b0, c0;
+	const size_t *off_a, *off_b, *off_c;
+	const float *beta;
+	size_t threads;
+};
+
+struct seq_worker {
+	const struct seq_job *job;
+	size_t t;
+	pthread_t tid;
+};
+
+static void *seq_run(void *arg)
+{
+	const struct seq_worker *w = arg;
+	const struct seq_job *j = w->job;
+	for (size_t c = w->t; c < j->chunks; c += j->threads)
+		for (size_t i = c * j->chunk; i < (c + 1) * j->chunk; i++)
+			blas(j->trans_a, j->trans_b, j->M, j->N, j->K, j->alpha, j->pa + (j->off_a[i] - j->a0),
+			     j->lda, j->pb + (j->off_b[i] - j->b0), j->ldb, j->beta[i],
+			     j->pc + (j->off_c[i] - j->c0), j->ldc);
+	return NULL;
+}
+
+/* Runs the chunks of a sequence on up to OpenBLAS's number of threads,
+ * each calling OpenBLAS with one thread: for the small GEMMs of a
+ * convolution this is 5-20 % faster than OpenBLAS splitting every GEMM
+ * (and much faster when other processes compete for the cores, where
+ * OpenBLAS's threads wait for one another).  Offsets are relative to
+ * pa, pb, pc. */
+static void seq_parallel(struct seq_job *j)
+{
+	int nt = openblas_get_num_threads();
+	j->threads = nt < 1 ? 1 : (size_t)nt;
+	if (j->threads > j->chunks)
+		j->threads = j->chunks;
+	if (j->threads > 16)
+		j->threads = 16;
+	struct seq_worker w[16];
+	if (j->threads > 1)
+		openblas_set_num_threads(1);
+	size_t started = 1;
+	for (size_t t = 1; t < j->threads; t++) {
+		w[t] = (struct seq_worker){ .job = j, .t = t };
+		if (pthread_create(&w[t].tid, NULL, seq_run, &w[t]) != 0)
+			break;
+		started++;
+	}
+	/* Chunks of threads that could not start run here. */
+	for (size_t t = 0; t < j->threads; t++)
+		if (t == 0 || t >= started) {
+			struct seq_worker me = { .job = j, .t = t };
+			seq_run(&me);
+		}
+	for (size_t t = 1; t < started; t++)
+		pthread_join(w[t].tid, NULL);
+	if (j->threads > 1)
+		openblas_set_num_threads(nt);
+}
+
 /* The GEMMs of a sequence (count 1 for tg_gemm) through OpenBLAS: each
  * buffer is mapped once, over the span [x0, x0 + xn) of elements that the
- * whole sequence touches in it. */
+ * whole sequence touches in it; chunks of `chunk` GEMMs run in parallel
+ * when there are several. */
 static int gemm_openblas(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
                          float alpha, cl_mem A, size_t a0, size_t an, size_t lda,
                          cl_mem B, size_t b0, size_t bn, size_t ldb, cl_mem C, size_t c0,
-                         size_t cn, size_t ldc, size_t count, const size_t *off_a,
+                         size_t cn, size_t ldc, size_t count, size_t chunk, const size_t *off_a,
                          const size_t *off_b, const size_t *off_c, const float *beta)
 {
 	/* OpenBLAS takes int sizes in this build. */
@@ -186,7 +256,14 @@ static int gemm_openblas(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N
 	if (err != CL_SUCCESS)
 		status = tg_cl_fail(TG_CL_FAIL, "gemm: mapping matrix %s into host memory: %s", what,
 		                    tg_cl_errname(err));
-	else
+	else if (chunk < count) {
+		struct seq_job j = { .trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K,
+		                     .lda = lda, .ldb = ldb, .ldc = ldc, .chunk = chunk,
+		                     .chunks = count / chunk, .alpha = alpha, .pa = pa, .pb = pb,
+		                     .pc = pc, .a0 = a0, .b0 = b0, .c0 = c0, .off_a = off_a,
+		                     .off_b = off_b, .off_c = off_c, .beta = beta };
+		seq_parallel(&j);
+	} else
 		for (size_t i = 0; i < count; i++)
 			blas(trans_a, trans_b, M, N, K, alpha, pa + (off_a[i] - a0), lda,
 			     pb + (off_b[i] - b0), ldb, beta[i], pc + (off_c[i] - c0), ldc);
@@ -235,12 +312,16 @@ static void span(size_t *lo, size_t *hi, size_t first, size_t n)
 
 int tg_gemm_seq(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
                 cl_mem A, size_t lda, cl_mem B, size_t ldb, cl_mem C, size_t ldc, size_t count,
-                const size_t *off_a, const size_t *off_b, const size_t *off_c, const float *beta)
+                size_t chunk, const size_t *off_a, const size_t *off_b, const size_t *off_c,
+                const float *beta)
 {
 	if (!cl)
 		return tg_cl_fail(TG_CL_FAIL, "gemm: the OpenCL runtime is not initialised");
 	if (M == 0 || N == 0 || count == 0)
 		return TG_CL_OK;
+	if (chunk == 0 || chunk > count || count % chunk)
+		return tg_cl_fail(TG_CL_FAIL, "gemm: a sequence of %zu GEMMs in chunks of %zu", count,
+		                  chunk);
 	tg_gemm_backend backend = tg_gemm_get_backend(cl);
 	if (K == 0 || alpha == 0.0f || backend != TG_GEMM_OPENBLAS) {
 		/* C = beta * C (A and B are not read, as BLAS), or CLBlast: one
@@ -283,7 +364,8 @@ int tg_gemm_seq(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t 
 		t0 = tg_now();
 	}
 	st = gemm_openblas(cl, trans_a, trans_b, M, N, K, alpha, A, alo, ahi - alo, lda, B, blo,
-	                   bhi - blo, ldb, C, clo, chi - clo, ldc, count, off_a, off_b, off_c, beta);
+	                   bhi - blo, ldb, C, clo, chi - clo, ldc, count, chunk, off_a, off_b, off_c,
+	                   beta);
 	if (timing && st == TG_CL_OK && (st = tg_cl_finish(cl)) == TG_CL_OK)
 		tg_cl_timing_add("sgemm (openblas, wall)", tg_now() - t0);
 	return st;
@@ -326,7 +408,7 @@ int tg_gemm(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
 	}
 	if (backend == TG_GEMM_OPENBLAS)
 		st = gemm_openblas(cl, trans_a, trans_b, M, N, K, alpha, A, a0, an, lda, B, b0, bn, ldb,
-		                   C, c0, cn, ldc, 1, &off_a, &off_b, &off_c, &beta);
+		                   C, c0, cn, ldc, 1, 1, &off_a, &off_b, &off_c, &beta);
 	else
 		st = gemm_clblast(cl, trans_a, trans_b, M, N, K, alpha, A, off_a, lda, B, off_b, ldb,
 		                  beta, C, off_c, ldc);

@@ -99,14 +99,17 @@ int tg_gemm(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K,
             cl_mem B, size_t off_b, size_t ldb,
             float beta, cl_mem C, size_t off_c, size_t ldc);
 /* A sequence of count GEMMs of one shape on the same buffers A, B and C,
- * run in order (a later one sees what an earlier one wrote, so they may
- * accumulate into one C), the i-th with offsets off_a[i], off_b[i],
- * off_c[i] and beta[i].  The OpenBLAS path maps each buffer once for the
- * whole sequence instead of once per GEMM; the spans of C and of A or B
- * must not overlap. */
+ * the i-th with offsets off_a[i], off_b[i], off_c[i] and beta[i], in
+ * chunks of `chunk` consecutive GEMMs (count a multiple of it).  Within a
+ * chunk they run in order (a later one sees what an earlier one wrote, so
+ * they may accumulate into one C); chunks must write disjoint parts of C
+ * and may run at the same time.  The OpenBLAS path maps each buffer once
+ * for the whole sequence instead of once per GEMM and runs several chunks
+ * on its threads at once; the spans of C and of A or B must not overlap. */
 int tg_gemm_seq(tg_cl *cl, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
                 cl_mem A, size_t lda, cl_mem B, size_t ldb, cl_mem C, size_t ldc, size_t count,
-                const size_t *off_a, const size_t *off_b, const size_t *off_c, const float *beta);
+                size_t chunk, const size_t *off_a, const size_t *off_b, const size_t *off_c,
+                const float *beta);
 
 /* ---- for programs: exit with a one-line message on failure ---- */
 tg_cl *tg_clx_init(void);                       /* exit 69 if no device */

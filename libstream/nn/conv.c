@@ -486,8 +486,9 @@ static void list_free(gemm_list *l)
 	free(l->a), free(l->beta);
 }
 
-/* y = conv2d(x) (no bias), wt [KK, OC, C] the weights by tap. */
-static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf wt)
+/* y = conv2d(x) + b (b optional), wt [KK, OC, C] the weights by tap. */
+static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf wt,
+                           nn_buf b)
 {
 	const int KK = g->KH * g->KW;
 	shift_geom s;
@@ -523,7 +524,7 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 				         yt.off + (size_t)i * g->OC * yp, k ? 1.0f : 0.0f);
 		size_t N = merged ? (size_t)(gn - 1) * s.pl + s.N : s.N;
 		st = tg_gemm_seq(ctx->cl, 0, 0, g->OC, N, g->C, 1.0f, wt.mem, g->C, xq.mem,
-		                 (size_t)gn * s.pl, yt.mem, merged ? (size_t)gn * s.pl : yp, l.n, l.a,
+		                 (size_t)gn * s.pl, yt.mem, merged ? (size_t)gn * s.pl : yp, l.n, KK, l.a,
 		                 l.b, l.c, l.beta);
 		if (st != TG_CL_OK) {
 			st = nn_fail_cl(st, "conv2d");
@@ -533,6 +534,8 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 		nn_args_begin(&a, ek);
 		nn_arg_buf(&a, nn_at(y, n0 * ocohw));
 		nn_arg_buf(&a, yt);
+		nn_arg_buf(&a, nn_has(b) ? b : wt);   /* any valid buffer when there is no bias */
+		nn_arg_int(&a, nn_has(b));
 		nn_arg_int(&a, g->OC);
 		nn_arg_int(&a, g->OH);
 		nn_arg_int(&a, g->OW);
@@ -558,7 +561,7 @@ static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
 	const size_t nw = (size_t)KK * g->OC * g->C, xqn = (size_t)s.G * s.phases * g->C * s.pl;
 	cl_mem m;
-	int st = nn_scratch(ctx, xqn + (size_t)s.G * g->OC * s.pl + nw, &m);
+	int st = nn_scratch(ctx, xqn + (size_t)s.G * g->OC * s.pl + 2 * nw, &m);
 	if (st != TG_CL_OK)
 		return st;
 	nn_buf xq = nn_buf_of(m, 0), dyg = nn_at(xq, xqn);
@@ -566,27 +569,41 @@ static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 	cl_kernel gk = NULL;
 	if (nn_has(dx) && !(gk = nn_kernel(ctx, CONV, "gather_phases")))
 		return ctx->status;
-	if (nn_has(dw) && (st = nn_fill(ctx, dwt, nw, 0.0f)) != TG_CL_OK)
+	if (nn_has(dw) && (st = nn_fill(ctx, dwt, 2 * nw, 0.0f)) != TG_CL_OK)
 		return st;
 	gemm_list l;
-	if ((st = list_alloc(&l, (size_t)s.G * KK)) != TG_CL_OK)
+	if ((st = list_alloc(&l, (size_t)(s.G < 2 ? 2 : s.G) * KK)) != TG_CL_OK)
 		return st;
 	for (int n0 = 0; n0 < g->B && st == TG_CL_OK; n0 += s.G) {
 		int gn = g->B - n0 < s.G ? g->B - n0 : s.G;
-		size_t ld = (size_t)gn * s.pl, K = (size_t)(gn - 1) * s.pl + s.N;
+		size_t ld = (size_t)gn * s.pl;
 		st = embed(ctx, dyg, nn_at(dy, n0 * ocohw), gn, g->OC, g->OH, g->OW, s.Hq, s.Wq, 1, 1,
 		           0, 0);
 		if (st == TG_CL_OK && nn_has(dw)) {
 			st = embed(ctx, xq, nn_at(x, n0 * chw), gn, g->C, g->H, g->W, s.Hq, s.Wq, g->SH,
 			           g->SW, s.qh0, s.qw0);
-			l.n = 0;
-			for (int k = 0; k < KK; k++)
-				list_add(&l, dyg.off, xq.off + tap_view(g, &s, k, gn),
-				         dwt.off + (size_t)k * g->OC * g->C, 1.0f);
-			if (st == TG_CL_OK &&
-			    (st = tg_gemm_seq(ctx->cl, 0, 1, g->OC, g->C, K, 1.0f, dyg.mem, ld, xq.mem, ld,
-			                      dwt.mem, g->C, l.n, l.a, l.b, l.c, l.beta)) != TG_CL_OK)
-				st = nn_fail_cl(st, "conv2d weight gradient");
+			/* Two halves of the group into two accumulators, which may run
+			 * at once (tg_gemm_seq), then the odd image into the first. */
+			int q = gn / 2;
+			for (int part = 0; part < 2 && st == TG_CL_OK; part++) {
+				/* part 0: images [0, q) and [q, 2q); part 1: image 2q */
+				int halves = part == 0 ? 2 * (q > 0) : gn % 2;
+				if (halves == 0)
+					continue;
+				size_t Kp = part == 0 ? (size_t)(q - 1) * s.pl + s.N : s.N;
+				l.n = 0;
+				for (int h = 0; h < halves; h++) {
+					size_t i0 = part == 0 ? (size_t)h * q : (size_t)2 * q;
+					for (int k = 0; k < KK; k++)
+						list_add(&l, dyg.off + i0 * s.pl,
+						         xq.off + i0 * s.pl + tap_view(g, &s, k, gn),
+						         dwt.off + (size_t)h * nw + (size_t)k * g->OC * g->C, 1.0f);
+				}
+				if ((st = tg_gemm_seq(ctx->cl, 0, 1, g->OC, g->C, Kp, 1.0f, dyg.mem, ld, xq.mem,
+				                      ld, dwt.mem, g->C, l.n, KK, l.a, l.b, l.c, l.beta)) !=
+				    TG_CL_OK)
+					st = nn_fail_cl(st, "conv2d weight gradient");
+			}
 		}
 		if (st == TG_CL_OK && nn_has(dx)) {
 			/* xq now receives dx in phase planes. */
@@ -598,7 +615,7 @@ static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 					         xq.off + i * s.pl + tap_view(g, &s, k, gn), 1.0f);
 			if (st == TG_CL_OK &&
 			    (st = tg_gemm_seq(ctx->cl, 1, 0, g->C, s.N, g->OC, 1.0f, wt.mem, g->C, dyg.mem,
-			                      ld, xq.mem, ld, l.n, l.a, l.b, l.c, l.beta)) != TG_CL_OK)
+			                      ld, xq.mem, ld, l.n, KK, l.a, l.b, l.c, l.beta)) != TG_CL_OK)
 				st = nn_fail_cl(st, "conv2d data gradient");
 			if (st == TG_CL_OK) {
 				nn_args a;
@@ -620,14 +637,17 @@ static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 	cl_kernel k = nn_kernel(ctx, CONV, "taps_accumulate");
 	if (!k)
 		return ctx->status;
-	nn_args a;
-	nn_args_begin(&a, k);
-	nn_arg_buf(&a, dw);
-	nn_arg_buf(&a, dwt);
-	nn_arg_int(&a, g->OC);
-	nn_arg_int(&a, g->C);
-	nn_arg_int(&a, KK);
-	return nn_launch1(ctx, k, "taps_accumulate", nn_args_end(&a, "taps_accumulate"), nw);
+	for (int h = 0; h < 2 && st == TG_CL_OK; h++) {
+		nn_args a;
+		nn_args_begin(&a, k);
+		nn_arg_buf(&a, dw);
+		nn_arg_buf(&a, nn_at(dwt, (size_t)h * nw));
+		nn_arg_int(&a, g->OC);
+		nn_arg_int(&a, g->C);
+		nn_arg_int(&a, KK);
+		st = nn_launch1(ctx, k, "taps_accumulate", nn_args_end(&a, "taps_accumulate"), nw);
+	}
+	return st;
 }
 
 /* The direct kernels for OC == 1 (argument lists in nn_conv.cl). */
@@ -710,7 +730,8 @@ int nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		if (st == TG_CL_OK)
 			st = taps(ctx, nn_buf_of(wt, 0), w, g->OC, g->C, g->KH * g->KW, 0);
 		if (st == TG_CL_OK)
-			st = shifted_forward(ctx, g, y, x, nn_buf_of(wt, 0));
+			st = shifted_forward(ctx, g, y, x, nn_buf_of(wt, 0), b);
+		return st;   /* the bias was added with the output */
 	} else {
 		int G, NR;
 		plan(ctx, g, &G, &NR);
@@ -748,7 +769,7 @@ static int flipped_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_
 		return st;
 	if (shiftable(ctx, &t)) {
 		st = taps(ctx, nn_buf_of(wf, 0), w, g->OC, g->C, g->KH * g->KW, 1);
-		return st == TG_CL_OK ? shifted_forward(ctx, &t, dx, dy, nn_buf_of(wf, 0)) : st;
+		return st == TG_CL_OK ? shifted_forward(ctx, &t, dx, dy, nn_buf_of(wf, 0), NN_NONE) : st;
 	}
 	const char *name = "flip_weights";
 	cl_kernel k = nn_kernel(ctx, CONV, name);

@@ -54,6 +54,18 @@ else
 	skip "empty stream" "could not make a stream without frames"
 fi
 expect "empty input" 65 'empty' ganrun train --range 0,1 -o "$T/x.ckpt" /dev/null
+# Too large for the device: PoCL's POCL_MEMORY_LIMIT (GiB) makes its CPU
+# device small (1 GiB, 256 MiB in one buffer); 16,500 frames of 64x64 need
+# 257.8 MiB as float32.
+if tsinfo --devices 2>/dev/null | grep -q '^\*.*Portable Computing Language'; then
+	tsgen -n 16500 -s 64x64 -p noise -t u8 > "$T/toolarge.tns"
+	expect "training set too large for the device" 65 \
+		'16500 frames of 64x64 needs 257.8 MiB on the device, more than .*use fewer frames' \
+		env POCL_MEMORY_LIMIT=1 ganrun train --range 0,1 -o "$T/x.ckpt" "$T/toolarge.tns"
+	rm -f "$T/toolarge.tns"
+else
+	skip "training set too large for the device" "the default device is not PoCL's"
+fi
 [ ! -e "$T/x.ckpt" ] && pass "no checkpoint after bad data" || fail "no checkpoint after bad data" "x.ckpt exists"
 
 # ---- a run ----

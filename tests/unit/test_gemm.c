@@ -329,8 +329,8 @@ static void test_sequence(tg_cl *cl)
 			cl_mem da = tg_cl_alloc(cl, na * sizeof(float), a);
 			cl_mem db = tg_cl_alloc(cl, nb * sizeof(float), b);
 			cl_mem dc = tg_cl_alloc(cl, nc * sizeof(float), c);
-			int st = tg_gemm_seq(cl, ta, tb, M, N, K, 0.75f, da, lda, db, ldb, dc, ldc, 3, oa, ob,
-			                     oc, beta);
+			int st = tg_gemm_seq(cl, ta, tb, M, N, K, 0.75f, da, lda, db, ldb, dc, ldc, 3, 3, oa,
+			                     ob, oc, beta);
 			float *got = malloc(nc * sizeof *got);
 			if (st == TG_CL_OK)
 				st = tg_cl_read(cl, dc, 0, nc * sizeof(float), got);
@@ -344,7 +344,7 @@ static void test_sequence(tg_cl *cl)
 			      st ? tg_cl_error() : "");
 			if (be == TG_GEMM_OPENBLAS && t == 0) {
 				const size_t bad[3] = { 0, 60, 4 };   /* third C inside A's span */
-				st = tg_gemm_seq(cl, 0, 0, M, N, K, 1.0f, da, lda, db, ldb, da, ldc, 3, oa, ob,
+				st = tg_gemm_seq(cl, 0, 0, M, N, K, 1.0f, da, lda, db, ldb, da, ldc, 3, 3, oa, ob,
 				                 bad, beta);
 				check(st != TG_CL_OK && strstr(tg_cl_error(), "overlaps"),
 				      "gemm sequence: C overlapping A refused (%s)", tg_cl_error());
@@ -353,6 +353,51 @@ static void test_sequence(tg_cl *cl)
 			free(a), free(b), free(c), free(ref), free(tmp), free(cur), free(got);
 		}
 	tg_gemm_set_backend(TG_GEMM_AUTO);
+}
+
+/* tg_gemm_seq in chunks: 5 chunks of 3 GEMMs, each chunk accumulating into
+ * its own C block (beta 0, 1, 1), which the OpenBLAS path runs on several
+ * threads at once; both backends against the sum in double. */
+static void test_sequence_chunks(tg_cl *cl)
+{
+	const size_t M = 24, N = 37, K = 19, chunks = 5, per = 3, n = chunks * per;
+	const size_t na = n * M * K, nb = n * K * N, nc = chunks * M * N;
+	float *a = random_floats(na, 5), *b = random_floats(nb, 6), *c = random_floats(nc, 7);
+	size_t oa[15], ob[15], oc[15];
+	float beta[15];
+	double *ref = calloc(nc, sizeof *ref), *tmp = malloc(M * N * sizeof *tmp);
+	for (size_t i = 0; i < n; i++) {
+		oa[i] = i * M * K, ob[i] = i * K * N, oc[i] = (i / per) * M * N;
+		beta[i] = i % per ? 1.0f : 0.0f;
+		gemm_ref(0, 0, M, N, K, 1.0, a + oa[i], K, b + ob[i], N, 0.0, NULL, N, tmp);
+		for (size_t j = 0; j < M * N; j++)
+			ref[oc[i] + j] += tmp[j];
+	}
+	for (int be = TG_GEMM_CLBLAST; be <= TG_GEMM_OPENBLAS; be++) {
+		tg_gemm_set_backend((tg_gemm_backend)be);
+		cl_mem da = tg_cl_alloc(cl, na * sizeof(float), a);
+		cl_mem db = tg_cl_alloc(cl, nb * sizeof(float), b);
+		cl_mem dc = tg_cl_alloc(cl, nc * sizeof(float), c);
+		int st = tg_gemm_seq(cl, 0, 0, M, N, K, 1.0f, da, K, db, N, dc, N, n, per, oa, ob, oc,
+		                     beta);
+		float *got = malloc(nc * sizeof *got);
+		if (st == TG_CL_OK)
+			st = tg_cl_read(cl, dc, 0, nc * sizeof(float), got);
+		double e = 0;
+		for (size_t i = 0; i < nc && st == TG_CL_OK; i++)
+			e = fmax(e, fabs(got[i] - ref[i]));
+		check(st == TG_CL_OK && e <= TOL, "gemm sequence in %zu chunks of %zu (%s): error %.2g "
+		      "(tolerance %g)%s%s", chunks, per, backend_name[be], e, TOL, st ? ": " : "",
+		      st ? tg_cl_error() : "");
+		clReleaseMemObject(da), clReleaseMemObject(db), clReleaseMemObject(dc);
+		free(got);
+	}
+	int st = tg_gemm_seq(cl, 0, 0, M, N, K, 1.0f, NULL, K, NULL, N, NULL, N, 4, 3, oa, ob, oc,
+	                     beta);
+	check(st != TG_CL_OK && strstr(tg_cl_error(), "chunks of 3"),
+	      "gemm sequence: 4 GEMMs in chunks of 3 refused (%s)", tg_cl_error());
+	tg_gemm_set_backend(TG_GEMM_AUTO);
+	free(a), free(b), free(c), free(ref), free(tmp);
 }
 
 int main(void)
@@ -366,5 +411,6 @@ int main(void)
 	test_special(cl);
 	test_bad_arguments(cl);
 	test_sequence(cl);
+	test_sequence_chunks(cl);
 	return check_finish();
 }
