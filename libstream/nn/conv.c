@@ -496,7 +496,7 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	/* Small images: one GEMM per tap over the whole group (output grid
 	 * [OC, G*pl]); large ones: one per image and tap (grid [G, OC, OH*Wq]),
 	 * which keeps each GEMM's output in cache across the taps. */
-	const int merged = s.N < SHIFT_MERGE_N;
+	const int merged = s.N < (ctx->shift_merge_n ? ctx->shift_merge_n : SHIFT_MERGE_N);
 	const size_t yp = merged ? s.pl : (size_t)g->OH * s.Wq;
 	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
 	cl_mem m;

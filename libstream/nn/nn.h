@@ -90,6 +90,8 @@ typedef struct nn_ctx {
 	int conv_shift;     /* conv: stride-1 convs with C >= 8 by shifted GEMMs
 	                       without columns (1, default) or im2col (0) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
+	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
+	                         per tap for a whole group (0: 2048) */
 	cl_mem scratch;     /* im2col columns and the like; grows on demand */
 	size_t scratch_elems;
 	cl_mem aux;         /* a second scratch (flipped weights) */
