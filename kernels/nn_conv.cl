@@ -361,3 +361,364 @@ __kernel void taps_accumulate(__global float *dw, ulong dwo, __global const floa
 	int oc = i / (C * KK), r = i - oc * C * KK, c = r / KK, k = r - c * KK;
 	dw[dwo + i] += dwt[dto + ((size_t)k * OC + oc) * C + c];
 }
+
+/* ---- direct kernels for one input or one output channel ----
+ * A convolution with C = 1 or OC = 1 is too thin for a GEMM (one of its
+ * dimensions is 1) and, at 9-81 taps per pixel, too thick for axpy loops
+ * that load and store their accumulator at every tap.  These kernels keep
+ * 16 output columns per accumulator in a float16 (one AVX-512 register on
+ * PoCL's CPU device), several accumulators per work-item in registers,
+ * and read each input window once for all of them: a window of 16 input
+ * columns feeds 16 output channels (conv_c1_forward), up to 4 output rows
+ * (conv_oc1_rows) or a row of weight gradients (conv_*_weight).  The input
+ * columns a vector needs are first staged, zero-padded, in a private
+ * array (stage), so that every window is one unaligned load (stride 1) or
+ * two and a shuffle (stride 2) whatever the image borders; nn/conv.c sends
+ * only strides 1 and 2 with 15*S + KW <= 48 here, and to the weight
+ * gradients kernels up to DIRECT_KMAX (conv_c1_weight) or OC1W_K
+ * (conv_oc1_weight) wide.  Measured on PoCL (bench_conv -d 0|1): SRCNN's
+ * 9x9 1->64 forward 2x, the 3x3 ones 4-7x, one-output-channel layers
+ * 1.3-2x forward and 2.5x backward faster than the GEMM paths. */
+
+#define OC1_R 8       /* output rows per work-item of conv_oc1_rows */
+#define DIRECT_KMAX 9 /* widest kernel of conv_c1_weight */
+
+/* Lanes i < 16 of row[s + i], 0 outside [0, W), for a vector across an
+ * end of the row: the 16 floats at that end are stored shifted into a
+ * zeroed scratch array and read back (lane by lane only for rows narrower
+ * than 16). */
+static float16 edge16(__global const float *row, int W, int s)
+{
+	float u[48];
+	vstore16((float16)(0.0f), 0, u);
+	vstore16((float16)(0.0f), 0, u + 16);
+	vstore16((float16)(0.0f), 0, u + 32);
+	if (W >= 16 && s < 0) {          /* u[16 - s + j] = row[j] */
+		vstore16(vload16(0, row), 0, u + 16 - s);
+	} else if (W >= 16) {            /* u[W - s + j] = row[W - 16 + j] */
+		vstore16(vload16(0, row + W - 16), 0, u + W - s);
+	} else {
+		for (int i = 0; i < 16; i++) {
+			int j = s + i;
+			u[16 + i] = j >= 0 && j < W ? row[j] : 0.0f;
+		}
+	}
+	return vload16(0, u + 16);
+}
+
+/* t[0 .. 16*nc) = row[start ..], 0 outside [0, W). */
+static void stage(float *t, __global const float *row, int W, int start, int nc)
+{
+	for (int k = 0; k < nc; k++) {
+		int s = start + 16 * k;
+		float16 v;
+		if (s >= 0 && s + 16 <= W)
+			v = vload16(0, row + s);
+		else if (s >= W || s + 16 <= 0)
+			v = (float16)(0.0f);
+		else
+			v = edge16(row, W, s);
+		vstore16(v, 0, t + 16 * k);
+	}
+}
+
+/* Chunks of 16 that stage must fill for 16 outputs of stride S, width KW. */
+static int stage_chunks(int S, int KW)
+{
+	return (15 * S + KW + 15) / 16;
+}
+
+/* Lanes i < 16 of t[kw + i*S], S = 1 or 2. */
+static float16 window(const float *t, int kw, int S)
+{
+	if (S == 1)
+		return vload16(0, t + kw);
+	float16 a = vload16(0, t + kw), b = vload16(0, t + kw + 16);
+	return (float16)(a.even, b.even);
+}
+
+/* The same from the row itself, where all the lanes lie inside it
+ * (interior): no staging, so no store-to-load round trip. */
+static float16 window_g(__global const float *row, int s, int S)
+{
+	if (S == 1)
+		return vload16(0, row + s);
+	float16 a = vload16(0, row + s), b = vload16(0, row + s + 16);
+	return (float16)(a.even, b.even);
+}
+
+/* Whether the windows kw < KW of a vector starting at column s lie inside
+ * a row of W (window_g reads 16 or 32 floats from s + kw). */
+static int interior(int s, int S, int KW, int W)
+{
+	return s >= 0 && s + (S == 1 ? 16 : 32) + KW - 1 <= W;
+}
+
+/* FOR_WINDOWS(row, s, S, KW, t, nc, v, body): body once per kw < KW with
+ * v the window of tap kw, from the row or from t staged. */
+#define FOR_WINDOWS(row, s, S, KW, t, nc, v, body)                                  \
+	if (interior(s, S, KW, W)) {                                                \
+		for (int kw = 0; kw < KW; kw++) {                                   \
+			float16 v = window_g(row, s + kw, S);                       \
+			body                                                        \
+		}                                                                   \
+	} else {                                                                    \
+		stage(t, row, W, s, nc);                                            \
+		for (int kw = 0; kw < KW; kw++) {                                   \
+			float16 v = window(t, kw, S);                               \
+			body                                                        \
+		}                                                                   \
+	}
+
+/* The first n lanes (1 <= n) from p, zeros after. */
+static float16 load16(__global const float *p, int n)
+{
+	if (n >= 16)
+		return vload16(0, p);
+	float t[16];
+	for (int i = 0; i < 16; i++)
+		t[i] = i < n ? p[i] : 0.0f;
+	return vload16(0, t);
+}
+
+/* The first n lanes (1 <= n) of v to p. */
+static void store16(__global float *p, int n, float16 v)
+{
+	if (n >= 16) {
+		vstore16(v, 0, p);
+		return;
+	}
+	float t[16];
+	vstore16(v, 0, t);
+	for (int i = 0; i < n; i++)
+		p[i] = t[i];
+}
+
+static float sum16(float16 v)
+{
+	float8 a = v.lo + v.hi;
+	float4 b = a.lo + a.hi;
+	float2 c = b.lo + b.hi;
+	return c.x + c.y;
+}
+
+/* The accumulators are named variables, not arrays: PoCL keeps a private
+ * array indexed in a loop in memory even under #pragma unroll, which cost
+ * a load and a store per FMA. */
+#define C1_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) \
+	X(13) X(14) X(15)
+#define OC1_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+/* y [B, OC, OH, OW] = w * x (+ b if has_b) for one input channel and many
+ * output channels, the weights given by tap: wt [KH*KW, OC] (nn/conv.c's
+ * taps_major of w [OC, 1, KH, KW]), plus 16 floats of slack.  A work-item
+ * computes 16 columns of one output row for 16 channels (spare lanes read
+ * the slack and are not stored); the weights of a tap for its 16 channels
+ * are contiguous, so each FMA takes its weight as a broadcast operand.
+ * The data gradient of a stride-1 conv with one output channel is this
+ * kernel on dy, with the flipped weights and padding K-1-P.  Dimension 0
+ * over the 16-column vectors of a row, 1 over OH, 2 over B times the
+ * blocks of 16 channels. */
+__kernel void conv_c1_forward(__global float *y, ulong yo, __global const float *x, ulong xo,
+                              __global const float *wt, ulong wo, __global const float *b,
+                              ulong bo, int has_b, int OC, int C, int H, int W, int KH, int KW,
+                              int SH, int SW, int PH, int PW, int OH, int OW)
+{
+	int col0 = (int)get_global_id(0) * 16, oh = get_global_id(1), z = get_global_id(2);
+	if (col0 >= OW || oh >= OH)
+		return;
+	int nob = (OC + 15) / 16;
+	int n = z / nob, oc0 = (z - n * nob) * 16;
+	int nc = stage_chunks(SW, KW);
+	float t[48];
+#define C1_INIT(o) float16 a##o = (float16)(has_b ? b[bo + min(oc0 + o, OC - 1)] : 0.0f);
+	C1_EACH(C1_INIT)
+	for (int kh = 0; kh < KH; kh++) {
+		int ih = oh * SH - PH + kh;
+		if (ih < 0 || ih >= H)
+			continue;
+		__global const float *row = x + xo + ((size_t)n * H + ih) * W;
+		__global const float *wk = wt + wo + (size_t)kh * KW * OC + oc0;
+		int s = col0 * SW - PW;
+		FOR_WINDOWS(row, s, SW, KW, t, nc, v, {
+#define C1_FMA(o) a##o = fma((float16)(wk[kw * OC + o]), v, a##o);
+			C1_EACH(C1_FMA)
+		})
+	}
+	int nl = min(16, OW - col0);
+	__global float *out = y + yo + ((size_t)(n * OC + oc0) * OH + oh) * OW + col0;
+#define C1_STORE(o)                                                                 \
+	if (oc0 + o < OC)                                                           \
+		store16(out + (size_t)o * OH * OW, nl, a##o);
+	C1_EACH(C1_STORE)
+}
+
+/* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b): a work-item
+ * computes 16 columns of 4 output rows, each input window feeding every
+ * row whose kernel covers it.  Dimension 0 over the 16-column vectors of
+ * a row, 1 over bands of 4 rows, 2 over B. */
+__kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x, ulong xo,
+                            __global const float *w, ulong wo, __global const float *b, ulong bo,
+                            int has_b, int C, int H, int W, int KH, int KW, int SH, int SW,
+                            int PH, int PW, int OH, int OW)
+{
+	int col0 = (int)get_global_id(0) * 16, oh0 = (int)get_global_id(1) * OC1_R;
+	int n = get_global_id(2);
+	if (col0 >= OW || oh0 >= OH)
+		return;
+	float bias = has_b ? b[bo] : 0.0f;
+	float t[48];
+#define OC1_INIT(q) float16 a##q = (float16)bias;
+	OC1_EACH(OC1_INIT)
+	int KK = KH * KW, nr = (OC1_R - 1) * SH + KH, nc = stage_chunks(SW, KW);
+	for (int c = 0; c < C; c++) {
+		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;
+		__global const float *wc = w + wo + (size_t)c * KK;
+		for (int r = 0; r < nr; r++) {
+			int ih = oh0 * SH - PH + r;
+			if (ih < 0 || ih >= H)
+				continue;
+			__global const float *row = plane + (size_t)ih * W;
+			int s = col0 * SW - PW;
+			FOR_WINDOWS(row, s, SW, KW, t, nc, v, {
+#define OC1_FMA(q)                                                                  \
+	if (r - q * SH >= 0 && r - q * SH < KH)                                     \
+		a##q = fma((float16)(wc[(r - q * SH) * KW + kw]), v, a##q);
+				OC1_EACH(OC1_FMA)
+			})
+		}
+	}
+	int nl = min(16, OW - col0);
+	__global float *out = y + yo + ((size_t)n * OH + oh0) * OW + col0;
+#define OC1_STORE(q)                                                                \
+	if (oh0 + q < OH)                                                           \
+		store16(out + (size_t)q * OW, nl, a##q);
+	OC1_EACH(OC1_STORE)
+}
+
+/* Weight gradient of a conv with few input channels: part [NP, OC*C*KK]
+ * holds, for images [B*p/NP, B*(p+1)/NP), the sums of dy * x at each tap.
+ * A work-item takes kernel row kh of input channel c for two output
+ * channels: each staged input row gives KW windows, each window two FMAs.
+ * Dimension 0 over C*KH, 1 over pairs of output channels, 2 over NP. */
+__kernel void conv_c1_weight(__global float *part, ulong po, __global const float *dy, ulong dyo,
+                             __global const float *x, ulong xo, int B, int NP, int OC, int C,
+                             int H, int W, int KH, int KW, int SH, int SW, int PH, int PW,
+                             int OH, int OW)
+{
+	int ck = get_global_id(0), oc0 = (int)get_global_id(1) * 2, p = get_global_id(2);
+	if (ck >= C * KH || oc0 >= OC)
+		return;
+	int c = ck / KH, kh = ck - c * KH, KK = KH * KW, nc = stage_chunks(SW, KW);
+	int two = OC - oc0 > 1;
+	float16 acc0[DIRECT_KMAX], acc1[DIRECT_KMAX];
+	float t[48];
+#pragma unroll
+	for (int k = 0; k < DIRECT_KMAX; k++)
+		acc0[k] = acc1[k] = (float16)(0.0f);
+	for (int n = B * p / NP; n < B * (p + 1) / NP; n++)
+		for (int oh = 0; oh < OH; oh++) {
+			int ih = oh * SH - PH + kh;
+			if (ih < 0 || ih >= H)
+				continue;
+			__global const float *row = x + xo + ((size_t)(n * C + c) * H + ih) * W;
+			__global const float *g0 = dy + dyo + ((size_t)(n * OC + oc0) * OH + oh) * OW;
+			__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;
+			for (int col0 = 0; col0 < OW; col0 += 16) {
+				int nl = min(16, OW - col0);
+				int s = col0 * SW - PW;
+				float16 d0 = load16(g0 + col0, nl), d1 = load16(g1 + col0, nl);
+				if (interior(s, SW, KW, W)) {
+#pragma unroll
+					for (int kw = 0; kw < DIRECT_KMAX; kw++)
+						if (kw < KW) {
+							float16 v = window_g(row, s + kw, SW);
+							acc0[kw] = fma(d0, v, acc0[kw]);
+							acc1[kw] = fma(d1, v, acc1[kw]);
+						}
+				} else {
+					stage(t, row, W, s, nc);
+#pragma unroll
+					for (int kw = 0; kw < DIRECT_KMAX; kw++)
+						if (kw < KW) {
+							float16 v = window(t, kw, SW);
+							acc0[kw] = fma(d0, v, acc0[kw]);
+							acc1[kw] = fma(d1, v, acc1[kw]);
+						}
+				}
+			}
+		}
+	__global float *out = part + po + (size_t)p * OC * C * KK + (size_t)c * KK + kh * KW;
+	for (int kw = 0; kw < KW && kw < DIRECT_KMAX; kw++) {
+		out[(size_t)oc0 * C * KK + kw] = sum16(acc0[kw]);
+		if (two)
+			out[(size_t)(oc0 + 1) * C * KK + kw] = sum16(acc1[kw]);
+	}
+}
+
+/* Weight gradient of a conv with one output channel: part [NP, C*KK] as
+ * above.  A work-item takes input channel c: each staged input row gives
+ * KW windows, each window one FMA per kernel row kh whose output row
+ * exists (acc [kh][kw], KH and KW up to 5).  Dimension 0 over C, 1 over
+ * NP. */
+#define OC1W_K 5
+__kernel void conv_oc1_weight(__global float *part, ulong po, __global const float *dy, ulong dyo,
+                              __global const float *x, ulong xo, int B, int NP, int C, int H,
+                              int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH,
+                              int OW)
+{
+	int c = get_global_id(0), p = get_global_id(1);
+	if (c >= C)
+		return;
+	int KK = KH * KW, nc = stage_chunks(SW, KW);
+	float16 acc[OC1W_K][OC1W_K];
+	float t[48];
+#pragma unroll
+	for (int i = 0; i < OC1W_K; i++)
+#pragma unroll
+		for (int k = 0; k < OC1W_K; k++)
+			acc[i][k] = (float16)(0.0f);
+	for (int n = B * p / NP; n < B * (p + 1) / NP; n++)
+		for (int ih = 0; ih < H; ih++) {
+			__global const float *row = x + xo + ((size_t)(n * C + c) * H + ih) * W;
+			__global const float *g = dy + dyo + (size_t)n * OH * OW;
+			for (int col0 = 0; col0 < OW; col0 += 16) {
+				int nl = min(16, OW - col0);
+				int s = col0 * SW - PW, in = interior(s, SW, KW, W);
+				if (!in)
+					stage(t, row, W, s, nc);
+				float16 v[OC1W_K];
+#pragma unroll
+				for (int kw = 0; kw < OC1W_K; kw++)
+					v[kw] = kw >= KW ? (float16)(0.0f)
+					        : in ? window_g(row, s + kw, SW) : window(t, kw, SW);
+#pragma unroll
+				for (int kh = 0; kh < OC1W_K; kh++) {
+					int th = ih + PH - kh;   /* = oh * SH */
+					if (kh >= KH || th < 0 || th % SH || th / SH >= OH)
+						continue;
+					float16 d = load16(g + (size_t)(th / SH) * OW + col0, nl);
+#pragma unroll
+					for (int kw = 0; kw < OC1W_K; kw++)
+						acc[kh][kw] = fma(d, v[kw], acc[kh][kw]);
+				}
+			}
+		}
+	__global float *out = part + po + (size_t)p * C * KK + (size_t)c * KK;
+	for (int kh = 0; kh < KH && kh < OC1W_K; kh++)
+		for (int kw = 0; kw < KW && kw < OC1W_K; kw++)
+			out[kh * KW + kw] = sum16(acc[kh][kw]);
+}
+
+/* dw [NW] += the sum over p < NP of part [p, NW]. */
+__kernel void conv_add_parts(__global float *dw, ulong dwo, __global const float *part, ulong po,
+                             int NW, int NP)
+{
+	int k = get_global_id(0);
+	if (k >= NW)
+		return;
+	float s = 0.0f;
+	for (int p = 0; p < NP; p++)
+		s += part[po + (size_t)p * NW + k];
+	dw[dwo + k] += s;
+}

@@ -80,6 +80,7 @@ int nn_ctx_init(nn_ctx *ctx, tg_cl *cl)
 	ctx->col_cols = 4096;
 	ctx->flip_dx = 1;
 	ctx->conv_shift = 1;
+	ctx->conv_direct = 1;
 	return TG_CL_OK;
 }
 

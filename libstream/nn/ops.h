@@ -42,8 +42,12 @@ void nn_ref_linear_backward(float *dx, float *dW, float *db, const float *dy,
  * zero-padded phase planes of the input ("shifted GEMMs", conv.c), no
  * columns; otherwise im2col + tg_gemm per image (images grouped so that one
  * im2col pass covers about ctx->col_cols columns).  1x1 stride 1 pad 0
- * multiplies x directly; OC == 1 runs a direct kernel (a GEMV against the
- * implicit columns) instead of an M = 1 GEMM.  The data gradient of a
+ * multiplies x directly.  Thin convs take register-blocked direct kernels
+ * (ctx->conv_direct; strides 1 and 2): C == 1 with OC >= 8 (forward; the
+ * weight gradient up to 5 wide, wider ones by im2col + GEMM), and OC == 1
+ * (forward, weight gradient up to 5x5, stride-1 data gradient as the C == 1
+ * kernel on dy with flipped weights); the rest of OC == 1 runs the GEMV
+ * kernels against the implicit columns.  The data gradient of a
  * stride-1 conv with C >= 8 is the convolution of dy with the flipped
  * weights (ctx->flip_dx), otherwise the adjoint of the shifted GEMMs, or
  * W^T dy by GEMM and col2im. */

@@ -3,11 +3,13 @@
  * on host arrays and tg_gemm 1024^3 on device buffers, all in one run.
  * Built and run by bench_conv.sh.
  *
- * usage: bench_conv [-s seconds] [-c columns] [-q]
+ * usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1]
  *   -s  time budget per measurement (default 1): the figure is the median
  *       of the repetitions filling it (at least 3) after one warm-up call
  *   -c  ctx->col_cols, the im2col tile width (default: the engine's)
  *   -q  only the first WGAN-GP layer and the SRCNN training step
+ *   -l  only the layers whose name contains this text (and no SRCNN step)
+ *   -d  0: one-channel layers through the GEMM paths (ctx->conv_direct = 0)
  * FLOPs: a conv forward counts 2*B*OC*OH*OW*C*KH*KW; its backward twice
  * that (data and weight gradients), once when the data gradient is
  * skipped (the first layer); bias terms are not counted.  Shapes: the
@@ -40,6 +42,7 @@ static int cmp_double(const void *a, const void *b)
 
 static nn_ctx ctx;
 static double budget = 1.0;
+static const char *only;   /* -l */
 
 static void die(const char *what)
 {
@@ -178,6 +181,8 @@ static double conv_flop(const nn_conv2d *g)
 static void bench_layer(const char *name, nn_rng *r, int B, int C, int H, int W, int OC, int K,
                         int S, int P, int want_dx)
 {
+	if (only && !strstr(name, only))
+		return;
 	struct conv_job j;
 	conv_setup(&j, r, B, C, H, W, OC, K, S, P, want_dx);
 	double f = conv_flop(&j.g);
@@ -252,6 +257,8 @@ static void bench_srcnn(nn_rng *r, int quick)
 		bench_layer("SRCNN conv 1x1 64->32, 128 x 33^2", r, 128, 64, 33, 33, 32, 1, 1, 0, 1);
 		bench_layer("SRCNN conv 5x5 32->1, 128 x 33^2", r, 128, 32, 33, 33, 1, 5, 1, 2, 1);
 	}
+	if (only)
+		return;
 	struct srcnn s;
 	srcnn_setup(&s, r, 128, 33, 33);
 	double t = median_time(srcnn_step, &s);
@@ -275,9 +282,9 @@ int main(int argc, char **argv)
 {
 	/* tg_init: OpenBLAS's fast kernels on CPUs it does not recognise (cli.c) */
 	tg_init(argc, argv, "bench_conv", "bench_conv");
-	int quick = 0, c;
+	int quick = 0, direct = 1, c;
 	long cols = 0;
-	while ((c = getopt(argc, argv, "s:c:q")) != -1) {
+	while ((c = getopt(argc, argv, "s:c:ql:d:")) != -1) {
 		switch (c) {
 		case 's':
 			budget = strtod(optarg, NULL);
@@ -288,13 +295,19 @@ int main(int argc, char **argv)
 		case 'q':
 			quick = 1;
 			break;
+		case 'l':
+			only = optarg;
+			break;
+		case 'd':
+			direct = (int)strtol(optarg, NULL, 10);
+			break;
 		default:
-			fprintf(stderr, "usage: bench_conv [-s seconds] [-c columns] [-q]\n");
+			fprintf(stderr, "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1]\n");
 			return 64;
 		}
 	}
 	if (!(budget > 0) || cols < 0) {
-		fprintf(stderr, "usage: bench_conv [-s seconds] [-c columns] [-q]\n");
+		fprintf(stderr, "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1]\n");
 		return 64;
 	}
 	tg_cl *cl;
@@ -306,6 +319,7 @@ int main(int argc, char **argv)
 		die("context");
 	if (cols)
 		ctx.col_cols = (size_t)cols;
+	ctx.conv_direct = direct;
 	printf("device: %s; GEMM backend: %s; im2col tiles of %zu columns; median of >= 3 runs "
 	       "within %.1f s each\n", cl->name,
 	       tg_gemm_get_backend(cl) == TG_GEMM_OPENBLAS ? "OpenBLAS (mapped)" : "CLBlast",

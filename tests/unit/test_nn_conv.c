@@ -202,6 +202,20 @@ static const conv_case cases[] = {
 	{ "conv2d 5x5 s3 p1 shifted (unread rows)", 2, 8, 12, 10, 8, 5, 5, 3, 3, 1, 1, 0, 0, 1, 0, 0 },
 	{ "conv2d 1x1 s2 shifted", 2, 8, 7, 6, 8, 1, 1, 2, 2, 0, 0, 0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 s2 p1 shifted, one column", 2, 8, 5, 1, 8, 3, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0 },
+	/* direct kernels (C = 1 with OC >= 8, OC = 1): rows wider than one
+	 * vector of 16 (interior windows, partial last vectors), stride 2 */
+	{ "conv2d 3x3 p1 direct, one input channel", 2, 1, 11, 40, 20, 3, 3, 1, 1, 1, 1, 0, 0, 1, 0,
+	  0 },
+	{ "conv2d 3x3 s2 p1 direct, one input channel", 2, 1, 9, 69, 16, 3, 3, 2, 2, 1, 1, 0, 0, 1,
+	  0, 1 },
+	{ "conv2d 9x9 p4 direct, one input channel", 2, 1, 10, 37, 8, 9, 9, 1, 1, 4, 4, 0, 0, 1, 0,
+	  1 },
+	{ "conv2d 5x5 p2 direct, one output channel", 2, 5, 19, 35, 1, 5, 5, 1, 1, 2, 2, 0, 0, 1, 0,
+	  0 },
+	{ "conv2d 3x3 s2 p1 direct, one output channel", 3, 4, 13, 70, 1, 3, 3, 2, 2, 1, 1, 0, 0, 0,
+	  0, 0 },
+	{ "conv2d 3x3 p1 direct, one output channel, 16 wide", 2, 6, 17, 16, 1, 3, 3, 1, 1, 1, 1, 0,
+	  0, 1, 0, 0 },
 	{ "conv_transpose2d 4x4 s2 p1", 2, 4, 5, 5, 3, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 0 },
 	{ "conv_transpose2d 3x3 s2 p1 op1", 2, 3, 4, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0 },
 	{ "conv_transpose2d 3x3 s1 p1", 2, 3, 6, 5, 2, 3, 3, 1, 1, 1, 1, 0, 0, 0, 1, 0 },
@@ -225,6 +239,11 @@ int main(void)
 		run_conv(ctx, &cases[i], 4096);
 		run_conv(ctx, &cases[i], 7);
 	}
+	/* Every case again without the direct kernels (ctx->conv_direct 0). */
+	ctx->conv_direct = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		run_conv(ctx, &cases[i], 4096);
+	ctx->conv_direct = 1;
 	/* The shifted cases again with im2col (ctx->conv_shift 0). */
 	ctx->conv_shift = 0;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -246,7 +265,7 @@ int main(void)
 	tg_gemm_set_backend(other);
 	printf("# GEMM backend forced to %s\n", other == TG_GEMM_CLBLAST ? "CLBlast" : "OpenBLAS");
 	linear_case(ctx, 3, 17, 5, 1);
-	static const int again[] = { 0, 2, 4, 17, 18, 23, 29 };
+	static const int again[] = { 0, 2, 4, 17, 18, 23, 31, 35 };
 	for (size_t i = 0; i < sizeof again / sizeof again[0]; i++)
 		run_conv(ctx, &cases[again[i]], 7);
 	tg_gemm_set_backend(TG_GEMM_AUTO);
