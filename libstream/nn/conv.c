@@ -650,10 +650,26 @@ static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 	return st;
 }
 
-/* The direct kernels for OC == 1 (argument lists in nn_conv.cl). */
-static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b)
+/* A 3-D launch (local size given). */
+static int run3(nn_ctx *ctx, cl_kernel k, const char *name, int st, const size_t global[3],
+                const size_t local[3])
 {
-	cl_kernel k = nn_kernel(ctx, CONV, "conv_oc1_forward");
+	if (st != TG_CL_OK)
+		return st;
+	if (!global[0] || !global[1] || !global[2])
+		return TG_CL_OK;
+	st = tg_cl_run(ctx->cl, k, 3, global, local);
+	return st == TG_CL_OK ? st : nn_fail_cl(st, name);
+}
+
+/* The kernels for OC == 1 (argument lists in nn_conv.cl): conv_oc1_rows
+ * (direct, register-blocked) or conv_oc1_forward (a GEMV against the
+ * implicit columns, any stride). */
+static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
+                       int direct)
+{
+	const char *name = direct ? "conv_oc1_rows" : "conv_oc1_forward";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
 	nn_args a;
@@ -664,8 +680,12 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	nn_arg_buf(&a, nn_has(b) ? b : w);   /* any valid buffer when there is no bias */
 	nn_arg_int(&a, nn_has(b));
 	arg_geometry(&a, g);
-	return nn_launch2(ctx, k, "conv_oc1_forward", nn_args_end(&a, "conv_oc1_forward"),
-	                  (size_t)g->OH, (size_t)g->B);
+	int st = nn_args_end(&a, name);
+	if (!direct)
+		return nn_launch2(ctx, k, name, st, (size_t)g->OH, (size_t)g->B);
+	size_t nch = ((size_t)g->OW + 15) / 16, bands = ((size_t)g->OH + 7) / 8;
+	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { nch, 1, 1 };
+	return run3(ctx, k, name, st, global, local);
 }
 
 static int oc1_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn_buf dy,
@@ -735,17 +755,6 @@ static int direct_oc1(const nn_ctx *ctx, const nn_conv2d *g)
 	return ctx->conv_direct && g->OC == 1 && direct_fits(g->SW, g->KW);
 }
 
-static int run3(nn_ctx *ctx, cl_kernel k, const char *name, int st, const size_t global[3],
-                const size_t local[3])
-{
-	if (st != TG_CL_OK)
-		return st;
-	if (!global[0] || !global[1] || !global[2])
-		return TG_CL_OK;
-	st = tg_cl_run(ctx->cl, k, 3, global, local);
-	return st == TG_CL_OK ? st : nn_fail_cl(st, name);
-}
-
 /* y = conv(x) by conv_c1_forward (C = 1); flip: w is the [1, OC, KH, KW]
  * of the conv whose data gradient this is, its taps reversed. */
 static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
@@ -774,25 +783,6 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	arg_geometry(&a, g);
 	size_t nch = ((size_t)g->OW + 15) / 16, nob = ((size_t)g->OC + 15) / 16;
 	size_t global[3] = { nch, (size_t)g->OH, (size_t)g->B * nob }, local[3] = { nch, 1, 1 };
-	return run3(ctx, k, name, nn_args_end(&a, name), global, local);
-}
-
-static int oc1_rows(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b)
-{
-	const char *name = "conv_oc1_rows";
-	cl_kernel k = nn_kernel(ctx, CONV, name);
-	if (!k)
-		return ctx->status;
-	nn_args a;
-	nn_args_begin(&a, k);
-	nn_arg_buf(&a, y);
-	nn_arg_buf(&a, x);
-	nn_arg_buf(&a, w);
-	nn_arg_buf(&a, nn_has(b) ? b : w);
-	nn_arg_int(&a, nn_has(b));
-	arg_geometry(&a, g);
-	size_t nch = ((size_t)g->OW + 15) / 16, bands = ((size_t)g->OH + 7) / 8;
-	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { nch, 1, 1 };
 	return run3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
 
@@ -855,7 +845,7 @@ int nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	const size_t ckk = (size_t)g->C * g->KH * g->KW, ocohw = (size_t)g->OC * ohw;
 	int st = TG_CL_OK;
 	if (g->OC == 1)
-		return direct_oc1(ctx, g) ? oc1_rows(ctx, g, y, x, w, b) : oc1_forward(ctx, g, y, x, w, b);
+		return oc1_forward(ctx, g, y, x, w, b, direct_oc1(ctx, g));
 	if (direct_c1(ctx, g))
 		return c1_forward(ctx, g, y, x, w, b, 0);
 	if (is_pointwise(g)) {
