@@ -369,19 +369,22 @@ __kernel void taps_accumulate(__global float *dw, ulong dwo, __global const floa
  * 16 output columns per accumulator in a float16 (one AVX-512 register on
  * PoCL's CPU device), several accumulators per work-item in registers,
  * and read each input window once for all of them: a window of 16 input
- * columns feeds 16 output channels (conv_c1_forward), up to 4 output rows
- * (conv_oc1_rows) or a row of weight gradients (conv_*_weight).  The input
- * columns a vector needs are first staged, zero-padded, in a private
- * array (stage), so that every window is one unaligned load (stride 1) or
- * two and a shuffle (stride 2) whatever the image borders; nn/conv.c sends
- * only strides 1 and 2 with 15*S + KW <= 48 here, and to the weight
- * gradients kernels up to DIRECT_KMAX (conv_c1_weight) or OC1W_K
- * (conv_oc1_weight) wide.  Measured on PoCL (bench_conv -d 0|1): SRCNN's
+ * columns feeds 16 output channels (conv_c1_forward), up to OC1_R output
+ * rows (conv_oc1_rows) or a row of weight gradients (conv_*_weight).  A
+ * window inside the row is one unaligned load (stride 1) or two and a
+ * shuffle (stride 2) straight from the row; the columns of a vector that
+ * crosses an image border are first staged, zero-padded, in a private
+ * array t[STAGE] (stage), and its windows read from there.  nn/conv.c
+ * sends only strides 1 and 2 with 15*S + KW <= 48 here (stage fills at
+ * most 48 floats; a stride-2 window reads up to 16 past its start + 16,
+ * hence the 64), and to the weight gradients kernels up to DIRECT_KMAX
+ * (conv_c1_weight) or OC1W_K (conv_oc1_weight) wide.  Measured on PoCL (bench_conv -d 0|1): SRCNN's
  * 9x9 1->64 forward 2x, the 3x3 ones 4-7x, one-output-channel layers
  * 1.3-2x forward and 2.5x backward faster than the GEMM paths. */
 
 #define OC1_R 8       /* output rows per work-item of conv_oc1_rows */
-#define DIRECT_KMAX 9 /* widest kernel of conv_c1_weight */
+#define DIRECT_KMAX 5 /* widest kernel of conv_c1_weight (nn/conv.c) */
+#define STAGE 64      /* floats of a staged row segment */
 
 /* Lanes i < 16 of row[s + i], 0 outside [0, W), for a vector across an
  * end of the row: the 16 floats at that end are stored shifted into a
@@ -530,7 +533,7 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
 	int nob = (OC + 15) / 16;
 	int n = z / nob, oc0 = (z - n * nob) * 16;
 	int nc = stage_chunks(SW, KW);
-	float t[48];
+	float t[STAGE];
 #define C1_INIT(o) float16 a##o = (float16)(has_b ? b[bo + min(oc0 + o, OC - 1)] : 0.0f);
 	C1_EACH(C1_INIT)
 	for (int kh = 0; kh < KH; kh++) {
@@ -567,7 +570,7 @@ __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x
 	if (col0 >= OW || oh0 >= OH)
 		return;
 	float bias = has_b ? b[bo] : 0.0f;
-	float t[48];
+	float t[STAGE];
 #define OC1_INIT(q) float16 a##q = (float16)bias;
 	OC1_EACH(OC1_INIT)
 	int KK = KH * KW, nr = (OC1_R - 1) * SH + KH, nc = stage_chunks(SW, KW);
@@ -612,7 +615,7 @@ __kernel void conv_c1_weight(__global float *part, ulong po, __global const floa
 	int c = ck / KH, kh = ck - c * KH, KK = KH * KW, nc = stage_chunks(SW, KW);
 	int two = OC - oc0 > 1;
 	float16 acc0[DIRECT_KMAX], acc1[DIRECT_KMAX];
-	float t[48];
+	float t[STAGE];
 #pragma unroll
 	for (int k = 0; k < DIRECT_KMAX; k++)
 		acc0[k] = acc1[k] = (float16)(0.0f);
@@ -672,7 +675,7 @@ __kernel void conv_oc1_weight(__global float *part, ulong po, __global const flo
 		return;
 	int KK = KH * KW, nc = stage_chunks(SW, KW);
 	float16 acc[OC1W_K][OC1W_K];
-	float t[48];
+	float t[STAGE];
 #pragma unroll
 	for (int i = 0; i < OC1W_K; i++)
 #pragma unroll

@@ -650,18 +650,6 @@ static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 	return st;
 }
 
-/* A 3-D launch (local size given). */
-static int run3(nn_ctx *ctx, cl_kernel k, const char *name, int st, const size_t global[3],
-                const size_t local[3])
-{
-	if (st != TG_CL_OK)
-		return st;
-	if (!global[0] || !global[1] || !global[2])
-		return TG_CL_OK;
-	st = tg_cl_run(ctx->cl, k, 3, global, local);
-	return st == TG_CL_OK ? st : nn_fail_cl(st, name);
-}
-
 /* The kernels for OC == 1 (argument lists in nn_conv.cl): conv_oc1_rows
  * (direct, register-blocked) or conv_oc1_forward (a GEMV against the
  * implicit columns, any stride). */
@@ -685,7 +673,7 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 		return nn_launch2(ctx, k, name, st, (size_t)g->OH, (size_t)g->B);
 	size_t nch = ((size_t)g->OW + 15) / 16, bands = ((size_t)g->OH + 7) / 8;
 	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { nch, 1, 1 };
-	return run3(ctx, k, name, st, global, local);
+	return nn_launch3(ctx, k, name, st, global, local);
 }
 
 static int oc1_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn_buf dy,
@@ -783,7 +771,7 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	arg_geometry(&a, g);
 	size_t nch = ((size_t)g->OW + 15) / 16, nob = ((size_t)g->OC + 15) / 16;
 	size_t global[3] = { nch, (size_t)g->OH, (size_t)g->B * nob }, local[3] = { nch, 1, 1 };
-	return run3(ctx, k, name, nn_args_end(&a, name), global, local);
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
 
 /* dw += the weight gradient by conv_c1_weight (oc1 = 0) or conv_oc1_weight
@@ -816,7 +804,7 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	size_t global[3] = { oc1 ? (size_t)g->C : (size_t)g->C * g->KH,
 		             oc1 ? np : ((size_t)g->OC + 1) / 2, oc1 ? 1 : np };
 	size_t local[3] = { 1, 1, 1 };
-	if ((st = run3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK)
+	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK)
 		return st;
 	name = "conv_add_parts";
 	if (!(k = nn_kernel(ctx, CONV, name)))

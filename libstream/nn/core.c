@@ -295,6 +295,17 @@ int nn_launch2(nn_ctx *ctx, cl_kernel k, const char *name, int st, size_t n0, si
 	return st == TG_CL_OK ? st : nn_fail_cl(st, name);
 }
 
+int nn_launch3(nn_ctx *ctx, cl_kernel k, const char *name, int st, const size_t global[3],
+               const size_t local[3])
+{
+	if (st != TG_CL_OK)
+		return st;
+	if (!global[0] || !global[1] || !global[2])
+		return TG_CL_OK;
+	st = tg_cl_run(ctx->cl, k, 3, global, local);
+	return st == TG_CL_OK ? st : nn_fail_cl(st, name);
+}
+
 int nn_run_groups(nn_ctx *ctx, cl_kernel k, size_t groups, size_t n1)
 {
 	size_t local[2] = { NN_RED_WG, 1 };

@@ -19,6 +19,9 @@ int nn_run_groups(nn_ctx *ctx, cl_kernel k, size_t groups, size_t n1);
 /* Launches k over n (1-D) after a tg_cl_args status st; names failures. */
 int nn_launch1(nn_ctx *ctx, cl_kernel k, const char *name, int st, size_t n);
 int nn_launch2(nn_ctx *ctx, cl_kernel k, const char *name, int st, size_t n0, size_t n1);
+/* The same in 3-D with the local size given (global a multiple of it). */
+int nn_launch3(nn_ctx *ctx, cl_kernel k, const char *name, int st, const size_t global[3],
+               const size_t local[3]);
 /* Sets kernel arguments one after another; the first failure sticks and
  * nn_args_end reports it.  A buffer is two arguments (pointer, offset). */
 typedef struct nn_args {

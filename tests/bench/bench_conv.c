@@ -306,7 +306,7 @@ int main(int argc, char **argv)
 			return 64;
 		}
 	}
-	if (!(budget > 0) || cols < 0) {
+	if (!(budget > 0) || cols < 0 || (direct != 0 && direct != 1)) {
 		fprintf(stderr, "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1]\n");
 		return 64;
 	}

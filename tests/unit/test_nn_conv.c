@@ -216,6 +216,8 @@ static const conv_case cases[] = {
 	  0, 0 },
 	{ "conv2d 3x3 p1 direct, one output channel, 16 wide", 2, 6, 17, 16, 1, 3, 3, 1, 1, 1, 1, 0,
 	  0, 1, 0, 0 },
+	{ "conv2d 3x3 p2 direct, one output channel (padding beyond half)", 2, 3, 7, 20, 1, 3, 3, 1,
+	  1, 2, 2, 0, 0, 1, 0, 0 },
 	{ "conv_transpose2d 4x4 s2 p1", 2, 4, 5, 5, 3, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 0 },
 	{ "conv_transpose2d 3x3 s2 p1 op1", 2, 3, 4, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0 },
 	{ "conv_transpose2d 3x3 s1 p1", 2, 3, 6, 5, 2, 3, 3, 1, 1, 1, 1, 0, 0, 0, 1, 0 },
@@ -265,7 +267,7 @@ int main(void)
 	tg_gemm_set_backend(other);
 	printf("# GEMM backend forced to %s\n", other == TG_GEMM_CLBLAST ? "CLBlast" : "OpenBLAS");
 	linear_case(ctx, 3, 17, 5, 1);
-	static const int again[] = { 0, 2, 4, 17, 18, 23, 31, 35 };
+	static const int again[] = { 0, 2, 4, 17, 18, 23, 31, 36 };
 	for (size_t i = 0; i < sizeof again / sizeof again[0]; i++)
 		run_conv(ctx, &cases[again[i]], 7);
 	tg_gemm_set_backend(TG_GEMM_AUTO);
