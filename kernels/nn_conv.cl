@@ -17,6 +17,31 @@
 
 #define RED_WG 64   /* work-group size of the reductions (nn/conv.c uses it) */
 
+/* Activation epilogues of the forward kernels (nn/ops.h NN_ACT_*): 0 none,
+ * 1 ReLU (NaN stays NaN, as relu_forward), 2 LeakyReLU of the given slope,
+ * with the formulas of nn_elementwise.cl, so a fused layer gives the bits
+ * of the unfused pair. */
+#define ACT_RELU 1
+#define ACT_LEAKY 2
+
+static float act1(float v, int act, float slope)
+{
+	if (act == ACT_RELU)
+		return v > 0.0f || isnan(v) ? v : 0.0f;
+	if (act == ACT_LEAKY)
+		return v > 0.0f ? v : v * slope;
+	return v;
+}
+
+static float16 act16(float16 v, int act, float slope)
+{
+	if (act == ACT_RELU)
+		return select((float16)(0.0f), v, (v > 0.0f) | isnan(v));
+	if (act == ACT_LEAKY)
+		return select(v * slope, v, v > 0.0f);
+	return v;
+}
+
 /* The output columns ow in [lo, hi) whose tap iw = ow*S + iw0 lies in
  * [0, W) (none when hi <= lo). */
 static int2 valid_cols(int iw0, int S, int W, int OW)
@@ -117,6 +142,20 @@ __kernel void bias_add(__global float *y, ulong yo, __global const float *b, ulo
 	__global float *p = y + yo + (size_t)row * S;
 	for (int i = 0; i < S; i++)
 		p[i] += v;
+}
+
+/* y [rows = B*OC, S] = act(y + b[row % OC]) (b only if has_b): the bias and
+ * the activation of a conv output in one pass.  One work-item per row. */
+__kernel void bias_act(__global float *y, ulong yo, __global const float *b, ulong bo, int has_b,
+                       int OC, int S, int rows, int act, float slope)
+{
+	int row = get_global_id(0);
+	if (row >= rows)
+		return;
+	float v = has_b ? b[bo + row % OC] : 0.0f;
+	__global float *p = y + yo + (size_t)row * S;
+	for (int i = 0; i < S; i++)
+		p[i] = act1(p[i] + v, act, slope);
 }
 
 /* db [OC] += sum over B and S of dy [B, OC, S]; work-group oc. */
@@ -319,12 +358,12 @@ __kernel void gather_phases(__global float *dx, ulong dxo, __global const float 
 }
 
 /* dst [G, OC, OH, OW] = the first OW columns of the output grid rows, plus
- * b [OC] when has_bias: row oh of channel oc of image i starts at
- * src[i*si + oc*so + oh*Wq].  One work-item per row of dst: dimension 0
- * over OH, 1 over G*OC. */
+ * b [OC] when has_bias, through the activation act (act1): row oh of
+ * channel oc of image i starts at src[i*si + oc*so + oh*Wq].  One
+ * work-item per row of dst: dimension 0 over OH, 1 over G*OC. */
 __kernel void extract_rows(__global float *dst, ulong dso, __global const float *src, ulong sro,
                            __global const float *b, ulong bo, int has_bias, int OC, int OH,
-                           int OW, int Wq, ulong si, ulong so)
+                           int OW, int Wq, ulong si, ulong so, int act, float slope)
 {
 	int r = get_global_id(0), p = get_global_id(1);
 	if (r >= OH)
@@ -334,7 +373,7 @@ __kernel void extract_rows(__global float *dst, ulong dso, __global const float 
 	__global float *out = dst + dso + ((size_t)p * OH + r) * (size_t)OW;
 	float v = has_bias ? b[bo + oc] : 0.0f;
 	for (int j = 0; j < OW; j++)
-		out[j] = in[j] + v;
+		out[j] = act1(in[j] + v, act, slope);
 }
 
 /* wt [KK, OC, C] = w [OC, C, KK] regrouped by tap; with flip, the weights
@@ -512,7 +551,7 @@ static float sum16(float16 v)
 	X(13) X(14) X(15)
 #define OC1_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
-/* y [B, OC, OH, OW] = w * x (+ b if has_b) for one input channel and many
+/* y [B, OC, OH, OW] = act(w * x (+ b if has_b)) for one input channel and many
  * output channels, the weights given by tap: wt [KH*KW, OC] (nn/conv.c's
  * taps_major of w [OC, 1, KH, KW]), plus 16 floats of slack.  A work-item
  * computes 16 columns of one output row for 16 channels (spare lanes read
@@ -525,7 +564,8 @@ static float sum16(float16 v)
 __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float *x, ulong xo,
                               __global const float *wt, ulong wo, __global const float *b,
                               ulong bo, int has_b, int OC, int C, int H, int W, int KH, int KW,
-                              int SH, int SW, int PH, int PW, int OH, int OW)
+                              int SH, int SW, int PH, int PW, int OH, int OW, int act,
+                              float slope)
 {
 	int col0 = (int)get_global_id(0) * 16, oh = get_global_id(1), z = get_global_id(2);
 	if (col0 >= OW || oh >= OH)
@@ -552,7 +592,7 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
 	__global float *out = y + yo + ((size_t)(n * OC + oc0) * OH + oh) * OW + col0;
 #define C1_STORE(o)                                                                 \
 	if (oc0 + o < OC)                                                           \
-		store16(out + (size_t)o * OH * OW, nl, a##o);
+		store16(out + (size_t)o * OH * OW, nl, act16(a##o, act, slope));
 	C1_EACH(C1_STORE)
 }
 

@@ -488,7 +488,7 @@ static void list_free(gemm_list *l)
 
 /* y = conv2d(x) + b (b optional), wt [KK, OC, C] the weights by tap. */
 static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf wt,
-                           nn_buf b)
+                           nn_buf b, int act, float slope)
 {
 	const int KK = g->KH * g->KW;
 	shift_geom s;
@@ -542,6 +542,8 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 		nn_arg_int(&a, s.Wq);
 		nn_arg_ulong(&a, merged ? s.pl : (size_t)g->OC * yp);
 		nn_arg_ulong(&a, merged ? (size_t)gn * s.pl : yp);
+		nn_arg_int(&a, act);
+		nn_arg_float(&a, slope);
 		st = nn_launch2(ctx, ek, "extract_rows", nn_args_end(&a, "extract_rows"),
 		                (size_t)g->OH, (size_t)gn * g->OC);
 	}
@@ -746,7 +748,7 @@ static int direct_oc1(const nn_ctx *ctx, const nn_conv2d *g)
 /* y = conv(x) by conv_c1_forward (C = 1); flip: w is the [1, OC, KH, KW]
  * of the conv whose data gradient this is, its taps reversed. */
 static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
-                      int flip)
+                      int flip, int act, float slope)
 {
 	const char *name = "conv_c1_forward";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
@@ -769,6 +771,8 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	nn_arg_int(&a, nn_has(b));
 	nn_arg_int(&a, g->OC);
 	arg_geometry(&a, g);
+	nn_arg_int(&a, act);
+	nn_arg_float(&a, slope);
 	size_t nch = ((size_t)g->OW + 15) / 16, nob = ((size_t)g->OC + 15) / 16;
 	size_t global[3] = { nch, (size_t)g->OH, (size_t)g->B * nob }, local[3] = { nch, 1, 1 };
 	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
@@ -824,18 +828,29 @@ static int oc1_data_flipped(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 	nn_conv2d t = { .B = g->B, .C = 1, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH,
 	                .KW = g->KW, .SH = 1, .SW = 1, .PH = g->KH - 1 - g->PH,
 	                .PW = g->KW - 1 - g->PW, .OH = g->H, .OW = g->W };
-	return c1_forward(ctx, &t, dx, dy, w, NN_NONE, 1);
+	return c1_forward(ctx, &t, dx, dy, w, NN_NONE, 1, NN_ACT_NONE, 0.0f);
 }
 
 int nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b)
 {
+	return nn_conv2d_forward_act(ctx, g, y, x, w, b, NN_ACT_NONE, 0.0f);
+}
+
+int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
+                          nn_buf b, int act, float slope)
+{
 	const size_t chw = (size_t)g->C * g->H * g->W, ohw = (size_t)g->OH * g->OW;
 	const size_t ckk = (size_t)g->C * g->KH * g->KW, ocohw = (size_t)g->OC * ohw;
 	int st = TG_CL_OK;
-	if (g->OC == 1)
-		return oc1_forward(ctx, g, y, x, w, b, direct_oc1(ctx, g));
+	if (act < NN_ACT_NONE || act > NN_ACT_LEAKY)
+		return nn_fail(TG_CL_FAIL, "conv2d: unknown activation %d", act);
+	if (g->OC == 1) {
+		st = oc1_forward(ctx, g, y, x, w, b, direct_oc1(ctx, g));
+		return st == TG_CL_OK ? nn_bias_act(ctx, y, NN_NONE, g->B, 1, (int)ohw, act, slope)
+		                      : st;
+	}
 	if (direct_c1(ctx, g))
-		return c1_forward(ctx, g, y, x, w, b, 0);
+		return c1_forward(ctx, g, y, x, w, b, 0, act, slope);
 	if (is_pointwise(g)) {
 		for (int n = 0; n < g->B && st == TG_CL_OK; n++)
 			st = nn_gemm(ctx, "conv2d 1x1", 0, 0, g->OC, ohw, g->C, 1.0f, w, g->C,
@@ -846,8 +861,8 @@ int nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		if (st == TG_CL_OK)
 			st = taps(ctx, nn_buf_of(wt, 0), w, g->OC, g->C, g->KH * g->KW, 0);
 		if (st == TG_CL_OK)
-			st = shifted_forward(ctx, g, y, x, nn_buf_of(wt, 0), b);
-		return st;   /* the bias was added with the output */
+			st = shifted_forward(ctx, g, y, x, nn_buf_of(wt, 0), b, act, slope);
+		return st;   /* bias and activation came with the output */
 	} else {
 		int G, NR;
 		plan(ctx, g, &G, &NR);
@@ -868,7 +883,7 @@ int nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		}
 	}
 	if (st == TG_CL_OK)
-		st = nn_bias_add(ctx, y, b, g->B, g->OC, (int)ohw);
+		st = nn_bias_act(ctx, y, b, g->B, g->OC, (int)ohw, act, slope);
 	return st;
 }
 
@@ -885,7 +900,9 @@ static int flipped_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_
 		return st;
 	if (shiftable(ctx, &t)) {
 		st = taps(ctx, nn_buf_of(wf, 0), w, g->OC, g->C, g->KH * g->KW, 1);
-		return st == TG_CL_OK ? shifted_forward(ctx, &t, dx, dy, nn_buf_of(wf, 0), NN_NONE) : st;
+		return st == TG_CL_OK ? shifted_forward(ctx, &t, dx, dy, nn_buf_of(wf, 0), NN_NONE,
+		                                                 NN_ACT_NONE, 0.0f)
+		                               : st;
 	}
 	const char *name = "flip_weights";
 	cl_kernel k = nn_kernel(ctx, CONV, name);

@@ -6,6 +6,7 @@
 
 #include "nn/nn.h"
 #include "nn/internal.h"
+#include "nn/ops.h"
 
 static char nn_msg[512];
 
@@ -81,6 +82,7 @@ int nn_ctx_init(nn_ctx *ctx, tg_cl *cl)
 	ctx->flip_dx = 1;
 	ctx->conv_shift = 1;
 	ctx->conv_direct = 1;
+	ctx->fuse_act = 1;
 	return TG_CL_OK;
 }
 
@@ -340,6 +342,31 @@ int nn_bias_add(nn_ctx *ctx, nn_buf y, nn_buf b, int B, int OC, int S)
 	nn_arg_int(&a, S);
 	nn_arg_int(&a, B * OC);
 	return nn_launch1(ctx, k, "bias_add", nn_args_end(&a, "bias_add"), (size_t)B * OC);
+}
+
+int nn_bias_act(nn_ctx *ctx, nn_buf y, nn_buf b, int B, int OC, int S, int act, float slope)
+{
+	size_t n = (size_t)B * OC * S;
+	if (act == NN_ACT_NONE)
+		return nn_bias_add(ctx, y, b, B, OC, S);
+	if (n == 0)
+		return TG_CL_OK;
+	if (nn_check_count("bias_act", (double)n))
+		return TG_CL_FAIL;
+	cl_kernel k = nn_kernel(ctx, "nn_conv.cl", "bias_act");
+	if (!k)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, y);
+	nn_arg_buf(&a, nn_has(b) ? b : y);   /* any valid buffer when there is no bias */
+	nn_arg_int(&a, nn_has(b));
+	nn_arg_int(&a, OC);
+	nn_arg_int(&a, S);
+	nn_arg_int(&a, B * OC);
+	nn_arg_int(&a, act);
+	nn_arg_float(&a, slope);
+	return nn_launch1(ctx, k, "bias_act", nn_args_end(&a, "bias_act"), (size_t)B * OC);
 }
 
 int nn_bias_grad(nn_ctx *ctx, nn_buf db, nn_buf dy, int B, int OC, int S)

@@ -62,6 +62,14 @@ typedef struct nn_conv2d {
 int nn_conv2d_shape(nn_conv2d *g, int B, int C, int H, int W, int OC, int KH, int KW,
                     int SH, int SW, int PH, int PW);
 int nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b);
+/* Activations a conv2d forward can apply to its output in the same pass
+ * (nn_conv2d_forward_act): the output is act(conv + b), bit for bit what
+ * nn_relu_forward / nn_leaky_relu_forward give on the plain output.  The
+ * direct and shifted paths apply it when they write the output, the GEMM
+ * paths in one pass with the bias. */
+enum { NN_ACT_NONE = 0, NN_ACT_RELU = 1, NN_ACT_LEAKY = 2 };
+int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
+                          nn_buf b, int act, float slope);
 int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn_buf db,
                        nn_buf dy, nn_buf x, nn_buf w);
 void nn_ref_conv2d_forward(const nn_conv2d *g, float *y, const float *x, const float *w,

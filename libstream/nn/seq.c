@@ -417,6 +417,31 @@ static int layer_fail(const nn_seq *m, int i, const char *pass, int st)
 
 /* ---- passes ---- */
 
+/* Layer i is a conv2d whose output goes straight into a ReLU, or a
+ * LeakyReLU of non-negative slope: the forward computes both in one pass
+ * (nn_conv2d_forward_act) and keeps only the activation's output, which
+ * serves as the activation's input too (ws->act[i + 1] aliases
+ * ws->act[i + 2]).  Everything that reads that input wants only its sign,
+ * the ReLU/LeakyReLU backward and the tangent passes (the slopes), and for
+ * these activations y > 0 exactly when x > 0. */
+static int fused_act(const nn_ctx *ctx, const nn_seq *m, int i, int *act, float *slope)
+{
+	if (!ctx->fuse_act || i + 1 >= m->n || m->l[i].kind != NN_LAYER_CONV2D)
+		return 0;
+	const nn_layer *a = &m->l[i + 1];
+	if (a->kind == NN_LAYER_RELU) {
+		*act = NN_ACT_RELU;
+		*slope = 0.0f;
+		return 1;
+	}
+	if (a->kind == NN_LAYER_LEAKY_RELU && a->slope >= 0.0f) {
+		*act = NN_ACT_LEAKY;
+		*slope = a->slope;
+		return 1;
+	}
+	return 0;
+}
+
 int nn_seq_forward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, nn_buf x, int B)
 {
 	if (B < 1 || B > ws->max_rows)
@@ -430,6 +455,21 @@ int nn_seq_forward(nn_ctx *ctx, const nn_seq *m, nn_seq_ws *ws, nn_buf x, int B)
 	ws->act[0] = x;
 	ws->fwd_train = !m->eval;
 	for (int i = 0; i < m->n; i++) {
+		int act;
+		float slope;
+		if (fused_act(ctx, m, i, &act, &slope)) {
+			const nn_layer *l = &m->l[i];
+			nn_conv2d g;
+			ws->act[i + 1] = ws->act[i + 2] = ws->own_act[i + 2];
+			int st = conv_shape(l, B, &g);
+			if (st == TG_CL_OK)
+				st = nn_conv2d_forward_act(ctx, &g, ws->act[i + 2], ws->act[i],
+				                           param(m, l->w), param(m, l->b), act, slope);
+			if (st != TG_CL_OK)
+				return layer_fail(m, i, "forward", st);
+			i++;
+			continue;
+		}
 		ws->act[i + 1] = is_reshape(m, i) ? ws->act[i] : ws->own_act[i + 1];
 		int st = is_ext(&m->l[i])
 		                 ? ext_forward(ctx, m, ws, i, ws->act[i + 1], ws->act[i], B)

@@ -169,6 +169,46 @@ static void run_conv(nn_ctx *ctx, const conv_case *k, size_t col_cols)
 	free(db), free(nan_y), free(nan_x);
 }
 
+/* The forward with an activation in the same pass (nn_conv2d_forward_act)
+ * against the reference conv followed by the activation on the host, with
+ * the formulas of the activation kernels (ReLU keeps NaN; LeakyReLU
+ * v > 0 ? v : v * slope).  act alternates between ReLU and LeakyReLU(0.2)
+ * from case to case; the check also asks for outputs of both signs.
+ * Tolerance as above. */
+static void run_act(nn_ctx *ctx, const conv_case *k, int act)
+{
+	nn_conv2d g;
+	if (nn_conv2d_shape(&g, k->B, k->C, k->H, k->W, k->OC, k->KH, k->KW, k->SH, k->SW, k->PH,
+	                    k->PW)) {
+		check(0, "%s: shape refused: %s", k->name, nn_error());
+		return;
+	}
+	const float slope = 0.2f;
+	size_t nx = (size_t)k->B * k->C * k->H * k->W, nw = (size_t)k->OC * k->C * k->KH * k->KW;
+	size_t ny = (size_t)k->B * k->OC * g.OH * g.OW;
+	float *x = nn_test_uniform(&rng, nx, -1, 1), *w = nn_test_uniform(&rng, nw, -1, 1);
+	float *b = nn_test_uniform(&rng, k->OC, -1, 1), *y = nn_test_alloc(ny);
+	nn_ref_conv2d_forward(&g, y, x, w, k->bias ? b : NULL);
+	size_t neg = 0;
+	for (size_t i = 0; i < ny; i++) {
+		if (y[i] <= 0.0f)
+			neg++;
+		y[i] = act == NN_ACT_RELU ? (y[i] > 0.0f ? y[i] : 0.0f)
+		                          : (y[i] > 0.0f ? y[i] : y[i] * slope);
+	}
+	float *nan_y = nan_filled(ny);
+	nn_buf d[4] = { up(ctx, x, nx), up(ctx, w, nw), up(ctx, b, k->OC), up(ctx, nan_y, ny) };
+	int st = nn_conv2d_forward_act(ctx, &g, d[3], d[0], d[1], k->bias ? d[2] : NN_NONE, act,
+	                               slope);
+	double ey = compare(ctx, d[3], y, ny);
+	check(st == TG_CL_OK && ey <= TOL && neg > 0 && neg < ny,
+	      "%s with %s: error y %.2g (tolerance %g), %zu of %zu outputs not positive%s%s",
+	      k->name, act == NN_ACT_RELU ? "ReLU" : "LeakyReLU(0.2)", ey, TOL, neg, ny,
+	      st ? ": " : "", st ? nn_error() : "");
+	free_bufs(d, 4);
+	free(x), free(w), free(b), free(y), free(nan_y);
+}
+
 static const conv_case cases[] = {
 	{ "conv2d 3x3 s1 p1", 3, 3, 9, 7, 5, 3, 3, 1, 1, 1, 1, 0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 s2 p1", 2, 4, 8, 8, 6, 3, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0 },
@@ -245,6 +285,15 @@ int main(void)
 	ctx->conv_direct = 0;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		run_conv(ctx, &cases[i], 4096);
+	ctx->conv_direct = 1;
+	/* The forward with a fused activation, on every conv2d path. */
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (!cases[i].transposed)
+			run_act(ctx, &cases[i], i % 2 ? NN_ACT_LEAKY : NN_ACT_RELU);
+	ctx->conv_direct = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (!cases[i].transposed && (cases[i].C == 1 || cases[i].OC == 1))
+			run_act(ctx, &cases[i], i % 2 ? NN_ACT_RELU : NN_ACT_LEAKY);
 	ctx->conv_direct = 1;
 	/* The shifted cases again with im2col (ctx->conv_shift 0). */
 	ctx->conv_shift = 0;

@@ -23,6 +23,8 @@
  * 4. A model that starts with a flatten (its input gradient is a copy).
  * 5. Tangent backward refuses a model with Tanh; shapes are checked when
  *    layers are added.
+ * Tests 1-3 run twice: with each conv and the ReLU/LeakyReLU after it in
+ * one pass (ctx->fuse_act, the default), and in two passes.
  */
 #include "nn/seq.h"
 #include "test_nn_util.h"
@@ -618,6 +620,14 @@ int main(void)
 	test_forward_backward();
 	test_tangent_forward();
 	test_tangent_backward();
+	/* The models' conv + ReLU/LeakyReLU pairs ran fused (one pass, only the
+	 * activation's output kept); again with separate passes. */
+	ctx->fuse_act = 0;
+	printf("# again with conv and activation in separate passes (ctx->fuse_act 0)\n");
+	test_forward_backward();
+	test_tangent_forward();
+	test_tangent_backward();
+	ctx->fuse_act = 1;
 	test_reshape_first();
 	test_refusals();
 	nn_ctx_free(ctx);
