@@ -6,6 +6,7 @@
 # channels_last (tests/bench/bench_ganrun.py), in the same run.
 #
 #   sh tests/bench/bench_ganrun.sh [ITERS]
+#   BENCH_SIZES=64 sh tests/bench/bench_ganrun.sh     (one size only)
 #
 # ITERS (or BENCH_ITERS), default 2: generator iterations timed after one
 # of warm-up.  ganrun trains ITERS + 1 epochs on 5 batches of noise
@@ -27,9 +28,12 @@ trap 'rm -rf "$TMP"' EXIT
 echo "wgan-gp seconds per generator iteration (n_critic 5), $IT iterations after 1 of warm-up" \
 	"($(nproc) CPUs; device: ${TOMOGAN_DEVICE:-default})"
 printf '%-10s %6s %10s %12s %12s %8s\n' size batch ganrun "torch NCHW" "torch CL" ratio
-for cfg in "64 64" "256 4"; do
-	set -- $cfg
-	S=$1 B=$2
+for S in ${BENCH_SIZES:-64 256}; do
+	case $S in
+	64) B=64 ;;
+	256) B=4 ;;
+	*) echo "bench_ganrun: BENCH_SIZES: 64 and/or 256, not $S" >&2; exit 64 ;;
+	esac
 	"$BIN/tsgen" -n $((5 * B)) -s ${S}x$S -p noise -t f32 > "$TMP/d.tns"
 	"$BIN/ganrun" train -q --range 0,1 --batch "$B" --epochs $((IT + 1)) --log "$TMP/l.csv" \
 		-o "$TMP/c.ckpt" "$TMP/d.tns"
