@@ -2,7 +2,12 @@
  * layers with their parameters in an arena, a workspace for activations,
  * and four passes over a batch:
  *
- *   forward           a[i+1] = layer_i(a[i]), every a[i] kept
+ *   forward           a[i+1] = layer_i(a[i]), every a[i] kept, except that
+ *                     a conv2d followed by ReLU or LeakyReLU (slope >= 0)
+ *                     runs as one pass when ctx->fuse_act is set (the
+ *                     default) and keeps only the activation's output: the
+ *                     activation's input a[i+1] aliases a[i+2], which has
+ *                     the same signs, all its backward and tangents need
  *   backward          d[i] = dL/da[i] from d[L] = dy; parameter gradients
  *                     accumulate (+=) into the arena; every d[i] kept
  *   tangent forward   the Jacobian-vector product (forward mode) at the
