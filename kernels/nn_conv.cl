@@ -131,21 +131,9 @@ __kernel void flip_weights(__global float *wf, ulong fo, __global const float *w
 	wf[fo + ((size_t)(c * OC + oc) * KH + (KH - 1 - kh)) * KW + (KW - 1 - kw)] = w[wo + i];
 }
 
-/* y [B, OC, S] += b [OC] broadcast; one work-item per row of S. */
-__kernel void bias_add(__global float *y, ulong yo, __global const float *b, ulong bo, int OC,
-                       int S, int rows)
-{
-	int row = get_global_id(0);
-	if (row >= rows)
-		return;
-	float v = b[bo + row % OC];
-	__global float *p = y + yo + (size_t)row * S;
-	for (int i = 0; i < S; i++)
-		p[i] += v;
-}
-
 /* y [rows = B*OC, S] = act(y + b[row % OC]) (b only if has_b): the bias and
- * the activation of a conv output in one pass.  One work-item per row. */
+ * the activation (if any) of a conv or linear output in one pass.  One
+ * work-item per row. */
 __kernel void bias_act(__global float *y, ulong yo, __global const float *b, ulong bo, int has_b,
                        int OC, int S, int rows, int act, float slope)
 {

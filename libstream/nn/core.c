@@ -326,30 +326,13 @@ int nn_gemm(nn_ctx *ctx, const char *what, int trans_a, int trans_b, size_t M, s
 
 int nn_bias_add(nn_ctx *ctx, nn_buf y, nn_buf b, int B, int OC, int S)
 {
-	size_t n = (size_t)B * OC * S;
-	if (!nn_has(b) || n == 0)
-		return TG_CL_OK;
-	if (nn_check_count("bias_add", (double)n))
-		return TG_CL_FAIL;
-	cl_kernel k = nn_kernel(ctx, "nn_conv.cl", "bias_add");
-	if (!k)
-		return ctx->status;
-	nn_args a;
-	nn_args_begin(&a, k);
-	nn_arg_buf(&a, y);
-	nn_arg_buf(&a, b);
-	nn_arg_int(&a, OC);
-	nn_arg_int(&a, S);
-	nn_arg_int(&a, B * OC);
-	return nn_launch1(ctx, k, "bias_add", nn_args_end(&a, "bias_add"), (size_t)B * OC);
+	return nn_bias_act(ctx, y, b, B, OC, S, NN_ACT_NONE, 0.0f);
 }
 
 int nn_bias_act(nn_ctx *ctx, nn_buf y, nn_buf b, int B, int OC, int S, int act, float slope)
 {
 	size_t n = (size_t)B * OC * S;
-	if (act == NN_ACT_NONE)
-		return nn_bias_add(ctx, y, b, B, OC, S);
-	if (n == 0)
+	if ((!nn_has(b) && act == NN_ACT_NONE) || n == 0)
 		return TG_CL_OK;
 	if (nn_check_count("bias_act", (double)n))
 		return TG_CL_FAIL;

@@ -13,8 +13,8 @@ int nn_gemm(nn_ctx *ctx, const char *what, int trans_a, int trans_b, size_t M, s
             size_t ldc);
 /* y [B, OC, S] += b [OC]; db [OC] += sum over B, S of dy [B, OC, S]. */
 int nn_bias_add(nn_ctx *ctx, nn_buf y, nn_buf b, int B, int OC, int S);
-/* y [B, OC, S] = act(y + b) in one pass (b may be NN_NONE; NN_ACT_NONE:
- * nn_bias_add). */
+/* y [B, OC, S] = act(y + b) in one pass (b may be NN_NONE); nn_bias_add
+ * is this with NN_ACT_NONE. */
 int nn_bias_act(nn_ctx *ctx, nn_buf y, nn_buf b, int B, int OC, int S, int act, float slope);
 int nn_bias_grad(nn_ctx *ctx, nn_buf db, nn_buf dy, int B, int OC, int S);
 /* Runs k over groups of NN_RED_WG work-items, `groups` of them (x n1). */
