@@ -325,7 +325,7 @@ static int cmd_train(int argc, char **argv)
 		hp.seed = o.seed;
 		nn_check(gan_model_create(&ctx, k, size, &hp, &m), "model");
 	}
-	volatile int *stop = tg_catch_stop();
+	volatile sig_atomic_t *stop = tg_catch_stop();
 	gan_train_opts to;
 	memset(&to, 0, sizeof to);
 	to.epochs = o.epochs;

@@ -412,7 +412,7 @@ static int cmd_apply(int argc, char **argv)
 
 /* ---- training ---- */
 
-static volatile int *stop_signal;  /* tg_catch_stop */
+static volatile sig_atomic_t *stop_signal;  /* tg_catch_stop */
 
 struct pos {
 	int frame, y, x;

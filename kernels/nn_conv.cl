@@ -405,8 +405,8 @@ __kernel void taps_accumulate(__global float *dw, ulong dwo, __global const floa
  * sends only strides 1 and 2 with 15*S + KW <= 48 here (stage fills at
  * most 48 floats; a stride-2 window reads up to 16 past its start + 16,
  * hence the 64), and to the weight gradients kernels up to DIRECT_KMAX
- * (conv_c1_weight) or OC1W_K (conv_oc1_weight) wide.  Measured on PoCL (bench_conv -d 0|1): SRCNN's
- * 9x9 1->64 forward 2x, the 3x3 ones 4-7x, one-output-channel layers
+ * (conv_c1_weight) or OC1W_K (conv_oc1_weight) wide.  Measured on PoCL
+ * (bench_conv -d 0|1): SRCNN's 9x9 1->64 forward 2x, the 3x3 ones 4-7x, one-output-channel layers
  * 1.3-2x forward and 2.5x backward faster than the GEMM paths. */
 
 #define OC1_R 8       /* output rows per work-item of conv_oc1_rows */
@@ -585,9 +585,9 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
 }
 
 /* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b): a work-item
- * computes 16 columns of 4 output rows, each input window feeding every
- * row whose kernel covers it.  Dimension 0 over the 16-column vectors of
- * a row, 1 over bands of 4 rows, 2 over B. */
+ * computes 16 columns of OC1_R output rows, each input window feeding
+ * every row whose kernel covers it.  Dimension 0 over the 16-column
+ * vectors of a row, 1 over bands of OC1_R rows, 2 over B. */
 __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x, ulong xo,
                             __global const float *w, ulong wo, __global const float *b, ulong bo,
                             int has_b, int C, int H, int W, int KH, int KW, int SH, int SW,

@@ -365,14 +365,14 @@ void tg_progress_done(void)
 	}
 }
 
-static volatile int stop_signal;
+static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig)
 {
 	stop_signal = sig;
 }
 
-volatile int *tg_catch_stop(void)
+volatile sig_atomic_t *tg_catch_stop(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);

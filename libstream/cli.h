@@ -5,6 +5,7 @@
 #ifndef TOMOGAN_CLI_H
 #define TOMOGAN_CLI_H
 
+#include <signal.h>
 #include <stdnoreturn.h>
 
 #include "tstream.h"
@@ -88,7 +89,7 @@ void tg_progress_done(void);
 /* SIGINT and SIGTERM set the returned flag (to the signal's number) so that
  * a long run can finish its step, save and exit 0; a second signal ends the
  * program at once. */
-volatile int *tg_catch_stop(void);
+volatile sig_atomic_t *tg_catch_stop(void);
 
 /* A nameless temporary file in $TMPDIR (else /tmp), gone when its
  * descriptor is closed, whatever way the program ends.  The folder used is

@@ -152,16 +152,18 @@ static ts_status read_hashed(ts_reader *r, unsigned char *dst, size_t n, uint64_
 }
 
 /* Pipes default to 64 KiB; a bigger one lets a frame cross in fewer
- * context switches.  Best effort: failure (not a pipe, a limit) is fine. */
-static void widen_pipe(int fd)
+ * context switches.  Best effort: failure (a limit) is fine.  Returns
+ * whether fd is a pipe. */
+static int widen_pipe(int fd)
 {
-#ifdef F_SETPIPE_SZ
 	struct stat sb;
-	if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode) && fcntl(fd, F_GETPIPE_SZ) < (1 << 20))
+	if (fstat(fd, &sb) != 0 || !S_ISFIFO(sb.st_mode))
+		return 0;
+#ifdef F_SETPIPE_SZ
+	if (fcntl(fd, F_GETPIPE_SZ) < (1 << 20))
 		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
-#else
-	(void)fd;
 #endif
+	return 1;
 }
 
 static ts_status parse_meta(ts_reader *r, const unsigned char *p, uint32_t len, ts_meta *m)
@@ -288,7 +290,7 @@ ts_status ts_reader_open(ts_reader **out, int fd, const char *name, int flags)
 	struct stat sb;
 	r->start = lseek(fd, 0, SEEK_CUR);
 	r->seekable = r->start >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
-	widen_pipe(fd);
+	(void)widen_pipe(fd);
 	ts_status st = read_header(r, &r->h, 1);
 	if (st)
 		return st;
@@ -601,9 +603,7 @@ ts_status ts_writer_open(ts_writer **out, int fd, const char *name,
 	if (!w->name)
 		return wfail(w, TS_ERR_NOMEM, "out of memory");
 	w->level = opts ? opts->zstd_level : 0;
-	widen_pipe(fd);
-	struct stat sb;
-	w->splice = fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode) && !getenv("TOMOGAN_NO_SPLICE");
+	w->splice = widen_pipe(fd) && !getenv("TOMOGAN_NO_SPLICE");
 	if (w->level < 0 || w->level > ZSTD_maxCLevel())
 		return wfail(w, TS_ERR_ARG, "zstd level %d is not in 0..%d", w->level, ZSTD_maxCLevel());
 	ts_status hst = ts_header_check(h);
@@ -664,15 +664,13 @@ static ts_status write_frame(ts_writer *w, const void *data, int have_hash, uint
  * with vmsplice and unmapped at once: the pipe then holds the only
  * references to those pages, so nothing this process does later can
  * change data still in flight, whatever the reader does with them (read,
- * or splice them on).  Returns the bytes sent this way (a multiple of the
- * page size, 0 if vmsplice is refused: the caller writes the rest), or
- * (size_t)-1 with the writer failed. */
-#define SPLICE_MIN ((size_t)1 << 20)
+ * or splice them on).  Returns the bytes sent this way (0 if vmsplice is
+ * refused, which also turns it off for the writer: the caller writes the
+ * rest), or (size_t)-1 with the writer failed. */
+#define SPLICE_MIN ((size_t)1 << 20)   /* a multiple of the page size */
 static size_t splice_pages(ts_writer *w, const void *data, size_t n)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), whole = n / page * page;
-	if (!w->splice || whole < SPLICE_MIN)
-		return 0;
 	char *m = mmap(NULL, whole, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return 0;
@@ -691,10 +689,6 @@ static size_t splice_pages(ts_writer *w, const void *data, size_t n)
 			munmap(m, whole);
 			if (k < 0 && e == EPIPE) {
 				wfail(w, TS_ERR_PIPE, "output closed");
-				return (size_t)-1;
-			}
-			if (done % page) {   /* cannot happen with whole pages; be safe */
-				wfail(w, TS_ERR_IO, "vmsplice failed mid-page: %s", strerror(e));
 				return (size_t)-1;
 			}
 			w->splice = 0;       /* refused: write() from now on */

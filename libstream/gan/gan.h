@@ -41,6 +41,7 @@
 #ifndef TOMOGAN_GAN_GAN_H
 #define TOMOGAN_GAN_GAN_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "nn/nn.h"
@@ -178,7 +179,7 @@ typedef struct gan_train_opts {
 	const char *ckpt_path;
 	int quiet;
 	const char *prog;          /* for messages */
-	volatile int *stop;        /* set by a signal handler: finish the step */
+	volatile sig_atomic_t *stop; /* set by a signal handler: finish the step */
 } gan_train_opts;
 
 /* Trains until opts->epochs, the time budget or *stop.  Returns 0, or an

@@ -26,6 +26,9 @@
 #include "nn/internal.h"
 
 #define CONV "nn_conv.cl"
+#define OC1_ROWS 8        /* output rows per work-item of conv_oc1_rows (OC1_R) */
+#define DIRECT_W_K 5      /* widest kernel of the direct weight gradients
+                             (DIRECT_KMAX and OC1W_K in nn_conv.cl) */
 
 /* Largest im2col tile, in floats (64 MiB); a tile holds at least one row. */
 #define COL_MAX_ELEMS ((size_t)16 << 20)
@@ -673,7 +676,7 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	int st = nn_args_end(&a, name);
 	if (!direct)
 		return nn_launch2(ctx, k, name, st, (size_t)g->OH, (size_t)g->B);
-	size_t nch = ((size_t)g->OW + 15) / 16, bands = ((size_t)g->OH + 7) / 8;
+	size_t nch = ((size_t)g->OW + 15) / 16, bands = ((size_t)g->OH + OC1_ROWS - 1) / OC1_ROWS;
 	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { nch, 1, 1 };
 	return nn_launch3(ctx, k, name, st, global, local);
 }
@@ -931,7 +934,7 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 	if (st != TG_CL_OK || (!nn_has(dx) && !nn_has(dw)))
 		return st;
 	if (direct_oc1(ctx, g)) {
-		if (nn_has(dw) && g->KH <= 5 && g->KW <= 5) {
+		if (nn_has(dw) && g->KH <= DIRECT_W_K && g->KW <= DIRECT_W_K) {
 			if ((st = direct_weight(ctx, g, dw, dy, x, 1)) != TG_CL_OK)
 				return st;
 			dw = NN_NONE;
@@ -949,7 +952,7 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 	/* The weight gradient of a 9x9 kernel runs faster as im2col + GEMM
 	 * (bench_conv -d 0|1: SRCNN's first layer 59 against 75 ms); 3x3 is
 	 * faster direct (26 against 31 ms; stride 2: 13 against 16). */
-	if (direct_c1(ctx, g) && g->KW <= 5 && nn_has(dw)) {
+	if (direct_c1(ctx, g) && g->KW <= DIRECT_W_K && nn_has(dw)) {
 		if ((st = direct_weight(ctx, g, dw, dy, x, 0)) != TG_CL_OK || !nn_has(dx))
 			return st;
 		dw = NN_NONE;   /* the data gradient below */

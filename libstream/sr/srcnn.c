@@ -147,15 +147,11 @@ int sr_forward(nn_ctx *ctx, const sr_model *m, sr_ws *ws, int B, int H, int W)
 	if (st)
 		return st;
 	const nn_arena *a = &m->arena;
-	size_t px = (size_t)B * H * W;
-	/* ReLU with the conv output (ctx->fuse_act), or in place after it */
-	int fuse = ctx->fuse_act, act = fuse ? NN_ACT_RELU : NN_ACT_NONE;
+	/* each ReLU in the same pass as its conv */
 	if ((st = nn_conv2d_forward_act(ctx, &g[0], ws->a1, ws->x, nn_arena_param(a, m->w1),
-	                                nn_arena_param(a, m->b1), act, 0.0f)) ||
-	    (!fuse && (st = nn_relu_forward(ctx, ws->a1, ws->a1, px * SR_C1))) ||
+	                                nn_arena_param(a, m->b1), NN_ACT_RELU, 0.0f)) ||
 	    (st = nn_conv2d_forward_act(ctx, &g[1], ws->a2, ws->a1, nn_arena_param(a, m->w2),
-	                                nn_arena_param(a, m->b2), act, 0.0f)) ||
-	    (!fuse && (st = nn_relu_forward(ctx, ws->a2, ws->a2, px * SR_C2))) ||
+	                                nn_arena_param(a, m->b2), NN_ACT_RELU, 0.0f)) ||
 	    (st = nn_conv2d_forward(ctx, &g[2], ws->y, ws->a2, nn_arena_param(a, m->w3),
 	                            nn_arena_param(a, m->b3))))
 		return st;

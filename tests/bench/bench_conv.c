@@ -43,6 +43,7 @@ static int cmp_double(const void *a, const void *b)
 static nn_ctx ctx;
 static double budget = 1.0;
 static const char *only;   /* -l */
+static const char usage[] = "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1]\n";
 
 static void die(const char *what)
 {
@@ -303,12 +304,12 @@ int main(int argc, char **argv)
 			direct = (int)strtol(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1]\n");
+			fputs(usage, stderr);
 			return 64;
 		}
 	}
 	if (!(budget > 0) || cols < 0 || (direct != 0 && direct != 1)) {
-		fprintf(stderr, "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1]\n");
+		fputs(usage, stderr);
 		return 64;
 	}
 	tg_cl *cl;

@@ -237,7 +237,7 @@ static gan_data upload_data(const float *host, long n, int size)
 }
 
 static int train(gan_model *m, const gan_data *d, long long epochs, const char *ckpt,
-                 volatile int *stop)
+                 volatile sig_atomic_t *stop)
 {
 	gan_train_opts o;
 	memset(&o, 0, sizeof o);
@@ -320,7 +320,7 @@ static void test_resume(void)
 	check(train(&b, &d, 2, p1, NULL) == 0, "resumed for a second epoch");
 	same_state(&a, &b, "2 epochs vs 1 + resume 1");
 	/* stopped after the first batch (a signal), resumed */
-	volatile int stop = 1;
+	volatile sig_atomic_t stop = 1;
 	if (!st_ok("model c", gan_model_create(ctx, k, 16, &hp, &c)))
 		goto out;
 	rc = train(&c, &d, 2, ps, &stop);

@@ -309,6 +309,12 @@ static void test_forward_backward(void)
 	if (!st)
 		st = nn_seq_backward(ctx, &m, &ws, bdx, bdy, 0);
 	if (st_ok("model A: forward, backward", st)) {
+		/* layers 0-1 and 2-3 are conv + LeakyReLU / ReLU: fused, the
+		 * activation's input is its output's buffer; not fused, its own */
+		int alias = ws.act[1].mem == ws.act[2].mem && ws.act[1].off == ws.act[2].off &&
+		            ws.act[3].mem == ws.act[4].mem && ws.act[3].off == ws.act[4].off;
+		check(alias == ctx->fuse_act, "model A: conv and activation %s (ctx->fuse_act %d)",
+		      alias ? "in one pass" : "in two passes", ctx->fuse_act);
 		cmp_dev("model A: output", nn_seq_output(&ws), R.a[10], ny, 1);
 		cmp_dev("model A: input gradient", bdx, R.d[0], nx, 1);
 		for (int i = 0; i < 7; i++) {
