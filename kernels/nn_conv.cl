@@ -310,6 +310,15 @@ __kernel void embed_phases(__global float *dst, ulong dso, __global const float 
 		__global const float *p = in + qw0 + rw;
 		for (int i = lo; i < hi; i++)
 			out[i] = p[i];
+	} else if (SW == 2) {
+		/* pairs of input columns: phase rw takes the first or the second */
+		__global const float *p = in + 2 * qw0;
+		if (rw == 0)
+			for (int i = lo; i < hi; i++)
+				out[i] = vload2(i, p).s0;
+		else
+			for (int i = lo; i < hi; i++)
+				out[i] = vload2(i, p).s1;
 	} else {
 		for (int i = lo; i < hi; i++)
 			out[i] = in[SW * (i + qw0) + rw];
@@ -366,15 +375,21 @@ __kernel void extract_rows(__global float *dst, ulong dso, __global const float 
 
 /* wt [KK, OC, C] = w [OC, C, KK] regrouped by tap; with flip, the weights
  * of the conv that maps dy to dx: wt [KK, C, OC], tap k holding tap
- * KK-1-k of w.  One work-item per element of w. */
+ * KK-1-k of w.  cmajor swaps the two channel dimensions of each tap
+ * (wt [KK, C, OC], or [KK, OC, C] with flip: input channel before output
+ * channel, as conv_planes_forward reads them).  One work-item per element
+ * of w. */
 __kernel void taps_major(__global float *wt, ulong wto, __global const float *w, ulong wo,
-                         int OC, int C, int KK, int flip)
+                         int OC, int C, int KK, int flip, int cmajor)
 {
 	int i = get_global_id(0);
 	if (i >= OC * C * KK)
 		return;
 	int oc = i / (C * KK), r = i - oc * C * KK, c = r / KK, k = r - c * KK;
-	size_t j = flip ? ((size_t)(KK - 1 - k) * C + c) * OC + oc : ((size_t)k * OC + oc) * C + c;
+	/* the convolution the taps are for: its tap, output and input channel */
+	int kt = flip ? KK - 1 - k : k, ot = flip ? c : oc, it = flip ? oc : c;
+	int OT = flip ? C : OC, CT = flip ? OC : C;
+	size_t j = cmajor ? ((size_t)kt * CT + it) * OT + ot : ((size_t)kt * OT + ot) * CT + it;
 	wt[wto + j] = w[wo + i];
 }
 
@@ -582,6 +597,70 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
 	if (oc0 + o < OC)                                                           \
 		store16(out + (size_t)o * OH * OW, nl, act16(a##o, act, slope));
 	C1_EACH(C1_STORE)
+}
+
+/* y [G, OC, OH, OW] = act(w * x (+ b if has_b)) from x already in phase
+ * planes xq [SH*SW, C, G, Hq, Wq] (embed_phases, zero-padded; nn/conv.c's
+ * shift_plan): the window of 16 output columns at tap (kh, kw) is 16
+ * consecutive floats of one phase plane (row oh + qh - qh0 from column
+ * col0 + qw - qw0), so every input vector is one unaligned load and no
+ * border is ever checked.  A work-item computes 16 columns of two output
+ * rows for 8 output channels (16 accumulators), looping over the taps
+ * and, inside, over the input channels; per input channel it loads two
+ * vectors and 8 weight broadcasts for 16 FMAs (with one row and 16
+ * channels, 17 loads for 16 FMAs, it ran 15-20% slower).  The weights
+ * wt [KH*KW, C, OC] (+ 16 floats of slack) of a tap and input channel are
+ * contiguous over the output channels.  Lanes past OW read up to 15
+ * floats past their row (xq has 16 floats of slack) and are not stored,
+ * nor is a second row past OH.  Dimension 0 over the 16-column vectors of
+ * a row, 1 over pairs of rows, 2 over G times the blocks of 8 output
+ * channels. */
+#define PL8_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+__kernel void conv_planes_forward(__global float *y, ulong yo, __global const float *xq,
+                                  ulong xqo, __global const float *wt, ulong wo,
+                                  __global const float *b, ulong bo, int has_b, int OC, int C,
+                                  int G, int KH, int KW, int SH, int SW, int PH, int PW, int qh0,
+                                  int qw0, int Hq, int Wq, int OH, int OW, int act, float slope)
+{
+	int col0 = (int)get_global_id(0) * 16, oh = get_global_id(1) * 2, z = get_global_id(2);
+	if (col0 >= OW || oh >= OH)
+		return;
+	int nob = (OC + 7) / 8;
+	int g = z / nob, oc0 = (z - g * nob) * 8;
+	size_t pl = (size_t)Hq * Wq, cs = (size_t)G * pl;
+#define PL8_INIT(o) float16 a##o = (float16)(has_b ? b[bo + min(oc0 + o, OC - 1)] : 0.0f); \
+	float16 b##o = a##o;
+	PL8_EACH(PL8_INIT)
+	for (int kh = 0; kh < KH; kh++) {
+		int qh = (kh - PH + SH * 64) / SH - 64, rh = kh - PH - qh * SH;
+		for (int kw = 0; kw < KW; kw++) {
+			int qw = (kw - PW + SW * 64) / SW - 64, rw = kw - PW - qw * SW;
+			__global const float *p = xq + xqo + (size_t)(rh * SW + rw) * C * cs +
+			                          (size_t)g * pl + (size_t)(oh + qh - qh0) * Wq +
+			                          (col0 + qw - qw0);
+			__global const float *wk = wt + wo + (size_t)(kh * KW + kw) * C * OC + oc0;
+			for (int c = 0; c < C; c++, p += cs, wk += OC) {
+				float16 v = vload16(0, p), u = vload16(0, p + Wq);
+#define PL8_FMA(o)                                                                  \
+	{                                                                           \
+		float16 w_ = (float16)(wk[o]);                                      \
+		a##o = fma(w_, v, a##o);                                            \
+		b##o = fma(w_, u, b##o);                                            \
+	}
+				PL8_EACH(PL8_FMA)
+			}
+		}
+	}
+	int nl = min(16, OW - col0);
+	__global float *out = y + yo + ((size_t)(g * OC + oc0) * OH + oh) * OW + col0;
+#define PL8_STORE(o)                                                                 \
+	if (oc0 + o < OC) {                                                          \
+		store16(out + (size_t)o * OH * OW, nl, act16(a##o, act, slope));     \
+		if (oh + 1 < OH)                                                     \
+			store16(out + (size_t)o * OH * OW + OW, nl,                   \
+			        act16(b##o, act, slope));                             \
+	}
+	PL8_EACH(PL8_STORE)
 }
 
 /* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b): a work-item

@@ -22,7 +22,10 @@
  * One batch (i its index in the epoch): z ~ N(0, 1) [B, latent], then
  * alpha ~ U[0, 1) [B] from m->rng; a critic step on (real, G(z), alpha)
  * with Adam; then, when i % n_critic == 0, a generator step on the same z
- * with the updated critic.
+ * with the updated critic.  The critic's update leaves G unchanged, so the
+ * generator step reuses G(z) and its activations from the critic step
+ * instead of running G's forward again (PyTorch-GAN recomputes it; the
+ * result is the same bits).
  */
 #include <math.h>
 #include <stdio.h>
@@ -175,7 +178,7 @@ static int wgp_step(gan_model *m, nn_buf real, int B, long i, gan_losses *out)
 	if (i % nc == 0) {
 		double gl;
 		if ((st = nn_optim_zero_grad(ctx, &m->opt_g)) ||
-		    (st = nn_gp_generator_step(ctx, &w->gp, &m->G, &m->gws, m->z, B, &gl)) ||
+		    (st = nn_gp_generator_step(ctx, &w->gp, &m->G, &m->gws, m->z, 1, B, &gl)) ||
 		    (st = nn_optim_step(ctx, &m->opt_g)))
 			return st;
 		out->g_loss = gl;

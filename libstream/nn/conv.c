@@ -442,7 +442,8 @@ static int embed(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int H, int W
 }
 
 /* wt = w regrouped by tap (taps_major in nn_conv.cl). */
-static int taps(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int flip)
+static int taps_cm(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int flip,
+                   int cmajor)
 {
 	cl_kernel k = nn_kernel(ctx, CONV, "taps_major");
 	if (!k)
@@ -455,7 +456,13 @@ static int taps(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int fli
 	nn_arg_int(&a, C);
 	nn_arg_int(&a, KK);
 	nn_arg_int(&a, flip);
+	nn_arg_int(&a, cmajor);
 	return nn_launch1(ctx, k, "taps_major", nn_args_end(&a, "taps_major"), (size_t)OC * C * KK);
+}
+
+static int taps(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int flip)
+{
+	return taps_cm(ctx, wt, w, OC, C, KK, flip, 0);
 }
 
 /* Offsets and betas of a sequence of GEMMs (tg_gemm_seq). */
@@ -489,13 +496,73 @@ static void list_free(gemm_list *l)
 	free(l->a), free(l->beta);
 }
 
-/* y = conv2d(x) + b (b optional), wt [KK, OC, C] the weights by tap. */
-static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf wt,
-                           nn_buf b, int act, float slope)
+/* y = act(conv2d(x) + b) by conv_planes_forward on the phase planes of
+ * each group (shift_plan's), wt [KK, C, OC] + 16 floats of slack. */
+static int planes_forward(nn_ctx *ctx, const nn_conv2d *g, const shift_geom *s, nn_buf y,
+                          nn_buf x, nn_buf wt, nn_buf b, int act, float slope)
 {
-	const int KK = g->KH * g->KW;
+	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
+	cl_mem m;
+	int st = nn_scratch(ctx, (size_t)s->G * s->phases * g->C * s->pl + 16, &m);
+	if (st != TG_CL_OK)
+		return st;
+	nn_buf xq = nn_buf_of(m, 0);
+	cl_kernel k = nn_kernel(ctx, CONV, "conv_planes_forward");
+	if (!k)
+		return ctx->status;
+	for (int n0 = 0; n0 < g->B && st == TG_CL_OK; n0 += s->G) {
+		int gn = g->B - n0 < s->G ? g->B - n0 : s->G;
+		st = embed(ctx, xq, nn_at(x, n0 * chw), gn, g->C, g->H, g->W, s->Hq, s->Wq, g->SH,
+		           g->SW, s->qh0, s->qw0);
+		if (st != TG_CL_OK)
+			break;
+		nn_args a;
+		nn_args_begin(&a, k);
+		nn_arg_buf(&a, nn_at(y, n0 * ocohw));
+		nn_arg_buf(&a, xq);
+		nn_arg_buf(&a, wt);
+		nn_arg_buf(&a, nn_has(b) ? b : wt);   /* any valid buffer when there is no bias */
+		nn_arg_int(&a, nn_has(b));
+		const int v[16] = { g->OC, g->C, gn, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW,
+		                    s->qh0, s->qw0, s->Hq, s->Wq, g->OH, g->OW, act };
+		for (int i = 0; i < 16; i++)
+			nn_arg_int(&a, v[i]);
+		nn_arg_float(&a, slope);
+		const size_t global[3] = { ((size_t)g->OW + 15) / 16, ((size_t)g->OH + 1) / 2,
+		                           (size_t)gn * ((g->OC + 7) / 8) };
+		const size_t local[3] = { 1, 1, 1 };
+		st = nn_launch3(ctx, k, "conv_planes_forward", nn_args_end(&a, "conv_planes_forward"),
+		                global, local);
+	}
+	return st;
+}
+
+/* Whether conv_planes_forward takes g (8 output channels per work-item:
+ * not for fewer). */
+static int planes_ok(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->conv_planes && g->OC >= 8;
+}
+
+/* y = act(conv2d(x) + b) (b optional) for the weights w [OC, C, KH, KW]
+ * or, with flip, for the conv whose flipped weights w [C, OC, KH, KW] are
+ * (the data gradient of a stride-1 conv). */
+static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
+                           int flip, nn_buf b, int act, float slope)
+{
+	const int KK = g->KH * g->KW, planes = planes_ok(ctx, g);
 	shift_geom s;
 	shift_plan(ctx, g, &s);
+	cl_mem wm;
+	int st = nn_scratch_aux(ctx, (size_t)KK * g->C * g->OC + 16, &wm);
+	nn_buf wt = nn_buf_of(wm, 0);
+	if (st == TG_CL_OK)
+		st = flip ? taps_cm(ctx, wt, w, g->C, g->OC, KK, 1, planes)
+		          : taps_cm(ctx, wt, w, g->OC, g->C, KK, 0, planes);
+	if (st != TG_CL_OK)
+		return st;
+	if (planes)
+		return planes_forward(ctx, g, &s, y, x, wt, b, act, slope);
 	/* Small images: one GEMM per tap over the whole group (output grid
 	 * [OC, G*pl]); large ones: one per image and tap (grid [G, OC, OH*Wq]),
 	 * which keeps each GEMM's output in cache across the taps. */
@@ -503,7 +570,7 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	const size_t yp = merged ? s.pl : (size_t)g->OH * s.Wq;
 	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
 	cl_mem m;
-	int st = nn_scratch(ctx, (size_t)s.G * ((size_t)s.phases * g->C * s.pl + g->OC * yp), &m);
+	st = nn_scratch(ctx, (size_t)s.G * ((size_t)s.phases * g->C * s.pl + g->OC * yp), &m);
 	if (st != TG_CL_OK)
 		return st;
 	nn_buf xq = nn_buf_of(m, 0), yt = nn_at(xq, (size_t)s.G * s.phases * g->C * s.pl);
@@ -859,13 +926,8 @@ int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, n
 			st = nn_gemm(ctx, "conv2d 1x1", 0, 0, g->OC, ohw, g->C, 1.0f, w, g->C,
 			             nn_at(x, n * chw), ohw, 0.0f, nn_at(y, n * ocohw), ohw);
 	} else if (shiftable(ctx, g)) {
-		cl_mem wt;
-		st = nn_scratch_aux(ctx, ckk * g->OC, &wt);
-		if (st == TG_CL_OK)
-			st = taps(ctx, nn_buf_of(wt, 0), w, g->OC, g->C, g->KH * g->KW, 0);
-		if (st == TG_CL_OK)
-			st = shifted_forward(ctx, g, y, x, nn_buf_of(wt, 0), b, act, slope);
-		return st;   /* bias and activation came with the output */
+		/* bias and activation come with the output */
+		return shifted_forward(ctx, g, y, x, w, 0, b, act, slope);
 	} else {
 		int G, NR;
 		plan(ctx, g, &G, &NR);
@@ -896,17 +958,13 @@ static int flipped_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_
 	nn_conv2d t = { .B = g->B, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH,
 	                .KW = g->KW, .SH = 1, .SW = 1, .PH = g->KH - 1 - g->PH,
 	                .PW = g->KW - 1 - g->PW, .OH = g->H, .OW = g->W };
+	if (shiftable(ctx, &t))
+		return shifted_forward(ctx, &t, dx, dy, w, 1, NN_NONE, NN_ACT_NONE, 0.0f);
 	size_t nw = (size_t)g->OC * g->C * g->KH * g->KW;
 	cl_mem wf;
 	int st = nn_scratch_aux(ctx, nw, &wf);
 	if (st != TG_CL_OK)
 		return st;
-	if (shiftable(ctx, &t)) {
-		st = taps(ctx, nn_buf_of(wf, 0), w, g->OC, g->C, g->KH * g->KW, 1);
-		return st == TG_CL_OK ? shifted_forward(ctx, &t, dx, dy, nn_buf_of(wf, 0), NN_NONE,
-		                                                 NN_ACT_NONE, 0.0f)
-		                               : st;
-	}
 	const char *name = "flip_weights";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)

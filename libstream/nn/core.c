@@ -83,6 +83,7 @@ int nn_ctx_init(nn_ctx *ctx, tg_cl *cl)
 	ctx->conv_shift = 1;
 	ctx->conv_direct = 1;
 	ctx->fuse_act = 1;
+	ctx->conv_planes = 1;
 	return TG_CL_OK;
 }
 

@@ -182,7 +182,7 @@ int nn_gp_critic_step(nn_ctx *ctx, nn_gp *gp, nn_buf real, nn_buf fake, const fl
 }
 
 int nn_gp_generator_step(nn_ctx *ctx, nn_gp *gp, const nn_seq *G, nn_seq_ws *gws, nn_buf z,
-                         int B, double *loss)
+                         int have_fake, int B, double *loss)
 {
 	const nn_seq *D = gp->D;
 	if (B < 1 || B > gp->B)
@@ -190,7 +190,15 @@ int nn_gp_generator_step(nn_ctx *ctx, nn_gp *gp, const nn_seq *G, nn_seq_ws *gws
 	if (nn_seq_out_numel(G) != gp->n)
 		return nn_fail(TG_CL_FAIL, "generator step: %s gives %zu values per sample, %s takes %zu",
 		               G->name, nn_seq_out_numel(G), D->name, gp->n);
-	int st = nn_seq_forward(ctx, G, gws, z, B);
+	if (have_fake) {
+		if (nn_seq_has(G, NN_LAYER_BATCHNORM) || nn_seq_has(G, NN_LAYER_DROPOUT))
+			return nn_fail(TG_CL_FAIL, "generator step: %s has batch norm or dropout; its "
+			               "forward must run again", G->name);
+		if (gws->B != B || gws->act[0].mem != z.mem || gws->act[0].off != z.off)
+			return nn_fail(TG_CL_FAIL, "generator step: the workspace does not hold G's "
+			               "forward of these %d rows of z", B);
+	}
+	int st = have_fake ? TG_CL_OK : nn_seq_forward(ctx, G, gws, z, B);
 	if (st == TG_CL_OK)
 		st = nn_seq_forward(ctx, D, &gp->ws, nn_seq_output(gws), B);
 	if (st == TG_CL_OK)

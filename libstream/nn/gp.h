@@ -70,8 +70,15 @@ int nn_gp_critic_step(nn_ctx *ctx, nn_gp *gp, nn_buf real, nn_buf fake, const fl
 /* One generator step: fake = G(z) for z [B, G's input], loss
  * -mean_b D(fake_b) into *loss, and the gradient of the loss accumulated
  * into G's arena gradients (D's gradients are not touched).  gws is a
- * workspace of G for at least B rows; the critic runs in gp's workspace. */
+ * workspace of G for at least B rows; the critic runs in gp's workspace.
+ * have_fake nonzero: gws already holds G's forward of this z with G's
+ * present parameters (the critic step's fake: the critic's update does not
+ * touch G), which is then not run again; the result is the same bits,
+ * since a forward is deterministic on a device.  Only for generators
+ * without layers whose forward changes state or draws random numbers
+ * (batch norm in training mode, dropout): those need their second
+ * forward, as PyTorch runs it. */
 int nn_gp_generator_step(nn_ctx *ctx, nn_gp *gp, const nn_seq *G, nn_seq_ws *gws, nn_buf z,
-                         int B, double *loss);
+                         int have_fake, int B, double *loss);
 
 #endif

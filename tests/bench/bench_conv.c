@@ -3,13 +3,15 @@
  * on host arrays and tg_gemm 1024^3 on device buffers, all in one run.
  * Built and run by bench_conv.sh.
  *
- * usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1]
+ * usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1] [-p 0|1]
  *   -s  time budget per measurement (default 1): the figure is the median
  *       of the repetitions filling it (at least 3) after one warm-up call
  *   -c  ctx->col_cols, the im2col tile width (default: the engine's)
  *   -q  only the first WGAN-GP layer and the SRCNN training step
  *   -l  only the layers whose name contains this text (and no SRCNN step)
  *   -d  0: one-channel layers through the GEMM paths (ctx->conv_direct = 0)
+ *   -p  0: the forward of shifted convs by GEMMs per tap, not the direct
+ *       kernel on the phase planes (ctx->conv_planes = 0)
  * FLOPs: a conv forward counts 2*B*OC*OH*OW*C*KH*KW; its backward twice
  * that (data and weight gradients), once when the data gradient is
  * skipped (the first layer); bias terms are not counted.  Shapes: the
@@ -43,7 +45,7 @@ static int cmp_double(const void *a, const void *b)
 static nn_ctx ctx;
 static double budget = 1.0;
 static const char *only;   /* -l */
-static const char usage[] = "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1]\n";
+static const char usage[] = "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1] [-p 0|1]\n";
 
 static void die(const char *what)
 {
@@ -284,9 +286,9 @@ int main(int argc, char **argv)
 {
 	/* tg_init: OpenBLAS's fast kernels on CPUs it does not recognise (cli.c) */
 	tg_init(argc, argv, "bench_conv", "bench_conv");
-	int quick = 0, direct = 1, c;
+	int quick = 0, direct = 1, planes = 1, c;
 	long cols = 0;
-	while ((c = getopt(argc, argv, "s:c:ql:d:")) != -1) {
+	while ((c = getopt(argc, argv, "s:c:ql:d:p:")) != -1) {
 		switch (c) {
 		case 's':
 			budget = strtod(optarg, NULL);
@@ -303,12 +305,15 @@ int main(int argc, char **argv)
 		case 'd':
 			direct = (int)strtol(optarg, NULL, 10);
 			break;
+		case 'p':
+			planes = (int)strtol(optarg, NULL, 10);
+			break;
 		default:
 			fputs(usage, stderr);
 			return 64;
 		}
 	}
-	if (!(budget > 0) || cols < 0 || (direct != 0 && direct != 1)) {
+	if (!(budget > 0) || cols < 0 || (direct != 0 && direct != 1) || (planes != 0 && planes != 1)) {
 		fputs(usage, stderr);
 		return 64;
 	}
@@ -322,6 +327,7 @@ int main(int argc, char **argv)
 	if (cols)
 		ctx.col_cols = (size_t)cols;
 	ctx.conv_direct = direct;
+	ctx.conv_planes = planes;
 	printf("device: %s; GEMM backend: %s; im2col tiles of %zu columns; median of >= 3 runs "
 	       "within %.1f s each\n", cl->name,
 	       tg_gemm_get_backend(cl) == TG_GEMM_OPENBLAS ? "OpenBLAS (mapped)" : "CLBlast",

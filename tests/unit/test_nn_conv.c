@@ -265,6 +265,19 @@ static const conv_case cases[] = {
 	  0 },
 	{ "conv_transpose2d 2x2 s2 to one channel", 2, 4, 4, 3, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0 },
 	{ "conv_transpose2d 3x3 s2 from one channel", 2, 1, 4, 4, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1 },
+	/* more shapes for conv_planes_forward (the forward of the shifted
+	 * cases with OC >= 8, and their stride-1 data gradient when C >= 8):
+	 * partial vectors of 16 columns, odd OH (a lone last row), OC not a
+	 * multiple of 8, strides 1, 2 and (2,1) */
+	{ "conv2d 3x3 s1 p1 shifted, planes", 2, 16, 5, 37, 20, 3, 3, 1, 1, 1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p1 shifted, planes", 3, 8, 9, 35, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 p2 shifted, planes, no bias", 2, 17, 6, 16, 16, 5, 5, 1, 1, 2, 2, 0, 0, 0, 0,
+	  0 },
+	{ "conv2d 1x7 p(0,3) shifted, planes", 2, 9, 4, 21, 18, 1, 7, 1, 1, 0, 3, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 stride (2,1) p(1,0) shifted, planes", 2, 8, 7, 20, 17, 3, 3, 2, 1, 1, 0, 0, 0,
+	  1, 0, 0 },
+	{ "conv2d 3x3 p2 shifted, planes (padding beyond half)", 2, 16, 4, 5, 16, 3, 3, 1, 1, 2, 2,
+	  0, 0, 1, 0, 0 },
 };
 
 int main(void)
@@ -308,6 +321,14 @@ int main(void)
 		if (strstr(cases[i].name, "shifted"))
 			run_conv(ctx, &cases[i], 4096);
 	ctx->shift_merge_n = 0;
+	/* The planes cases with GEMMs per tap (ctx->conv_planes 0). */
+	ctx->conv_planes = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (strstr(cases[i].name, "planes")) {
+			run_conv(ctx, &cases[i], 4096);
+			run_act(ctx, &cases[i], NN_ACT_LEAKY);
+		}
+	ctx->conv_planes = 1;
 	/* The other GEMM backend on a few cases (CLBlast on a CPU device, or
 	 * OpenBLAS where the default is CLBlast): both must agree with the
 	 * reference. */

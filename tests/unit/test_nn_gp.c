@@ -544,7 +544,7 @@ static void test_torch_generator(const char *dir)
 	if (!st_ok("torch generator: workspace", nn_seq_ws_alloc(ctx, &G, &gws, B, 0)) ||
 	    !st_ok("torch generator: gp init", nn_gp_init(ctx, &gp, &D, B, 10.0f)) ||
 	    !st_ok("torch generator: step",
-	           nn_gp_generator_step(ctx, &gp, &G, &gws, z, B, &loss)))
+	           nn_gp_generator_step(ctx, &gp, &G, &gws, z, 0, B, &loss)))
 		goto out;
 	float *fk = nn_test_down(ctx, nn_seq_output(&gws), 4 * 256);
 	double e = nn_err(fk, T(&c, "fake")->data, 4 * 256);
@@ -564,6 +564,30 @@ static void test_torch_generator(const char *dir)
 		m = fmax(m, fabs(dg[i]));
 	check(m == 0, "torch generator: critic gradients untouched (max %g)", m);
 	free(dg);
+	/* the same step on a fake G(z) already in the workspace (as a critic
+	 * step leaves it): the same loss and gradients, bit for bit */
+	float **g0 = calloc((size_t)ga.n, sizeof *g0), *g1 = NULL;
+	int ng = g0 ? ga.n : 0, same = g0 != NULL;
+	for (int i = 0; i < ng; i++)
+		g0[i] = nn_test_down(ctx, nn_arena_grad(&ga, i), ga.p[i].numel);
+	double loss2 = NAN;
+	if (st_ok("torch generator: zero grad", nn_arena_zero_grad(ctx, &ga)) &&
+	    st_ok("torch generator: forward", nn_seq_forward(ctx, &G, &gws, z, B)) &&
+	    st_ok("torch generator: step on the kept fake",
+	          nn_gp_generator_step(ctx, &gp, &G, &gws, z, 1, B, &loss2)))
+		for (int i = 0; i < ng && same; i++) {
+			g1 = nn_test_down(ctx, nn_arena_grad(&ga, i), ga.p[i].numel);
+			same = g0[i] && g1 && !memcmp(g0[i], g1, ga.p[i].numel * sizeof(float));
+			free(g1);
+		}
+	check(same && loss2 == loss, "torch generator: step on the kept fake: loss %.9g (%.9g), "
+	      "gradients %s", loss2, loss, same ? "bit-identical" : "differ");
+	for (int i = 0; i < ng; i++)
+		free(g0[i]);
+	free(g0);
+	int st2 = nn_gp_generator_step(ctx, &gp, &G, &gws, z, 1, B - 1, &loss2);
+	check(st2 == TG_CL_FAIL && strstr(nn_error(), "does not hold"),
+	      "torch generator: kept fake of another batch size refused: %s", nn_error());
 out:
 	nn_seq_ws_free(&gws);
 	nn_gp_free(&gp);

@@ -265,7 +265,7 @@ static void test_steps(const char *dir)
 	for (int i = 0; i < a.n; i++)
 		free(prev[i]), prev[i] = now[i], now[i] = NULL;
 	if (!st_ok("generator: zero grad", nn_optim_zero_grad(ctx, &oG)) ||
-	    !st_ok("generator: step", nn_gp_generator_step(ctx, &gp, &G, &gws, zg, BATCH, &gl)) ||
+	    !st_ok("generator: step", nn_gp_generator_step(ctx, &gp, &G, &gws, zg, 0, BATCH, &gl)) ||
 	    !st_ok("generator: Adam", nn_optim_step(ctx, &oG)))
 		goto out;
 	check(rel(gl, l_g1[0]) <= TOL, "g1: loss %.7g (torch %.7g), tolerance %g relative", gl,
