@@ -608,7 +608,10 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * rows for 8 output channels (16 accumulators), looping over the taps
  * and, inside, over the input channels; per input channel it loads two
  * vectors and 8 weight broadcasts for 16 FMAs (with one row and 16
- * channels, 17 loads for 16 FMAs, it ran 15-20% slower).  The weights
+ * channels, 17 loads for 16 FMAs, it ran 15-20% slower).  nn/conv.c sends
+ * it convolutions of up to 128 input channels only: with 256 and 512 (the
+ * 256x256 generator) it reached half the GEMMs' speed, also with the
+ * channels in blocks of 16-64 per pass over the taps.  The weights
  * wt [KH*KW, C, OC] (+ 16 floats of slack) of a tap and input channel are
  * contiguous over the output channels.  Lanes past OW read up to 15
  * floats past their row (xq has 16 floats of slack) and are not stored,

@@ -8,7 +8,8 @@
  *       of the repetitions filling it (at least 3) after one warm-up call
  *   -c  ctx->col_cols, the im2col tile width (default: the engine's)
  *   -q  only the first WGAN-GP layer and the SRCNN training step
- *   -l  only the layers whose name contains this text (and no SRCNN step)
+ *   -l  only the layers whose name contains this text (and no SRCNN step);
+ *       the 256x256 generator's layers ("G256") run only when asked so
  *   -d  0: one-channel layers through the GEMM paths (ctx->conv_direct = 0)
  *   -p  0: the forward of shifted convs by GEMMs per tap, not the direct
  *       kernel on the phase planes (ctx->conv_planes = 0)
@@ -348,6 +349,18 @@ int main(int argc, char **argv)
 		bench_layer("D conv 3x3 64->128, 64 x 32^2", &r, 64, 64, 32, 32, 128, 3, 1, 1, 1);
 		bench_layer("D conv 3x3 s2 64->128, 64 x 32^2", &r, 64, 64, 32, 32, 128, 3, 2, 1, 1);
 		bench_layer("D conv 3x3 s2 128->128, 64 x 32^2", &r, 64, 128, 32, 32, 128, 3, 2, 1, 1);
+		if (only) {   /* the 256x256 generator's layers, batch 4: on request */
+			bench_layer("G256 conv 3x3 512->512, 4 x 32^2", &r, 4, 512, 32, 32, 512, 3, 1, 1,
+			            1);
+			bench_layer("G256 conv 3x3 512->256, 4 x 64^2", &r, 4, 512, 64, 64, 256, 3, 1, 1,
+			            1);
+			bench_layer("G256 conv 3x3 256->128, 4 x 128^2", &r, 4, 256, 128, 128, 128, 3, 1,
+			            1, 1);
+			bench_layer("G256 conv 3x3 128->64, 4 x 256^2", &r, 4, 128, 256, 256, 64, 3, 1, 1,
+			            1);
+			bench_layer("G256 conv 3x3 64->64, 4 x 256^2", &r, 4, 64, 256, 256, 64, 3, 1, 1,
+			            1);
+		}
 	}
 	bench_srcnn(&r, quick);
 	nn_ctx_free(&ctx);
