@@ -614,8 +614,9 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * channels in blocks of 16-64 per pass over the taps.  The weights
  * wt [KH*KW, C, OC] (+ 16 floats of slack) of a tap and input channel are
  * contiguous over the output channels.  Lanes past OW read up to 15
- * floats past their row (xq has 16 floats of slack) and are not stored,
- * nor is a second row past OH.  Dimension 0 over the 16-column vectors of
+ * floats past their row and are not stored, nor is a second row past OH,
+ * whose loads run one row past the plane (xq has Wq + 16 floats of
+ * slack).  Dimension 0 over the 16-column vectors of
  * a row, 1 over pairs of rows, 2 over G times the blocks of 8 output
  * channels. */
 #define PL8_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)

@@ -512,7 +512,9 @@ static int planes_forward(nn_ctx *ctx, const nn_conv2d *g, const shift_geom *s, 
 {
 	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
 	cl_mem m;
-	int st = nn_scratch(ctx, (size_t)s->G * s->phases * g->C * s->pl + 16, &m);
+	/* slack: lanes past OW read up to 15 floats past a row, and the second
+	 * row of a last pair past OH (odd OH) one row past a plane */
+	int st = nn_scratch(ctx, (size_t)s->G * s->phases * g->C * s->pl + s->Wq + 16, &m);
 	if (st != TG_CL_OK)
 		return st;
 	nn_buf xq = nn_buf_of(m, 0);
