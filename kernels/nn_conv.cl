@@ -616,9 +616,14 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * contiguous over the output channels.  Lanes past OW read up to 15
  * floats past their row and are not stored, nor is a second row past OH,
  * whose loads run one row past the plane (xq has Wq + 16 floats of
- * slack).  Dimension 0 over the 16-column vectors of
- * a row, 1 over pairs of rows, 2 over G times the blocks of 8 output
- * channels. */
+ * slack).  Dimension 0 over the 16-column vectors of a row, 1 over pairs
+ * of rows, 2 over G times the blocks of 8 output channels. */
+/* floor(a / b) for b > 0, any sign of a (nn/conv.c's floordiv). */
+static int floor_div(int a, int b)
+{
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
 #define PL8_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 __kernel void conv_planes_forward(__global float *y, ulong yo, __global const float *xq,
                                   ulong xqo, __global const float *wt, ulong wo,
@@ -636,9 +641,9 @@ __kernel void conv_planes_forward(__global float *y, ulong yo, __global const fl
 	float16 b##o = a##o;
 	PL8_EACH(PL8_INIT)
 	for (int kh = 0; kh < KH; kh++) {
-		int qh = (kh - PH + SH * 64) / SH - 64, rh = kh - PH - qh * SH;
+		int qh = floor_div(kh - PH, SH), rh = kh - PH - qh * SH;
 		for (int kw = 0; kw < KW; kw++) {
-			int qw = (kw - PW + SW * 64) / SW - 64, rw = kw - PW - qw * SW;
+			int qw = floor_div(kw - PW, SW), rw = kw - PW - qw * SW;
 			__global const float *p = xq + xqo + (size_t)(rh * SW + rw) * C * cs +
 			                          (size_t)g * pl + (size_t)(oh + qh - qh0) * Wq +
 			                          (col0 + qw - qw0);

@@ -364,15 +364,15 @@ static int is_pointwise(const nn_conv2d *g)
  * OW in a row are computed and dropped; no view leaves its image's plane.
  * Compared with im2col this copies about C*H*W values per image instead of
  * writing and reading C*KH*KW*OH*OW (9 times more for a 3x3 stride 1).
- * With OC >= 8 the forward skips the GEMMs and the grid: conv_planes_forward
- * (nn_conv.cl) reads the same views straight from the phase planes, 16
- * output columns of two rows for 8 channels per work-item, and stores the
- * output with its bias and activation.  In a whole wgan-gp iteration at
+ * With OC >= 8 and C <= 128 (planes_ok) the forward skips the GEMMs and
+ * the grid: conv_planes_forward (nn_conv.cl) reads the same views straight
+ * from the phase planes, 16 output columns of two rows for 8 channels per
+ * work-item, and stores the output with its bias and activation.  In a whole wgan-gp iteration at
  * 64x64 (TOMOGAN_CL_TIMING=1) the kernel spent 5.8 s on the forward-type
  * passes (forward, tangent forward, stride-1 data gradient) where the
  * GEMM path spent about 7 s (their share of the sgemm time, and
  * extract_rows): OpenBLAS packs each tap's view of the planes anew, and
- * with K = C small that packing is a quarter of its time. 
+ * with K = C small that packing is a quarter of its time.
  * Weight gradient: for each tap, dW_k [OC, C] += dy_grid [OC, K] xq_k^T
  * over the whole group at once (dy_grid holds zeros at the dropped
  * positions).  Data gradient: stride 1 is the shifted forward of dy with

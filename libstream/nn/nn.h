@@ -93,9 +93,9 @@ typedef struct nn_ctx {
 	                       OC == 1 (1, default), or the GEMM paths (0) */
 	int fuse_act;       /* nn_seq forward: a conv2d followed by ReLU/LeakyReLU in
 	                       one pass (1, default) or two (0) */
-	int conv_planes;    /* conv: the forward of shifted convs with OC >= 8 by a
-	                       direct kernel on the phase planes (1, default) or
-	                       by GEMMs per tap (0) */
+	int conv_planes;    /* conv: the forward of shifted convs with OC >= 8 and
+	                       C <= 128 by a direct kernel on the phase planes
+	                       (1, default) or by GEMMs per tap (0) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048) */

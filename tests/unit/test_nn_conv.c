@@ -278,6 +278,8 @@ static const conv_case cases[] = {
 	  1, 0, 0 },
 	{ "conv2d 3x3 p2 shifted, planes (padding beyond half)", 2, 16, 4, 5, 16, 3, 3, 1, 1, 2, 2,
 	  0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p(140,3) shifted, planes (padding far beyond the kernel)", 1, 8, 4, 5, 8, 3,
+	  3, 2, 2, 140, 3, 0, 0, 1, 0, 0 },
 };
 
 int main(void)

@@ -585,6 +585,15 @@ static void test_torch_generator(const char *dir)
 	for (int i = 0; i < ng; i++)
 		free(g0[i]);
 	free(g0);
+	/* and G's forward is indeed not run again: with z overwritten after the
+	 * forward, the step still scores the fake of the old z */
+	double loss3 = NAN;
+	if (st_ok("torch generator: forward", nn_seq_forward(ctx, &G, &gws, z, B)) &&
+	    st_ok("torch generator: overwrite z", nn_fill(ctx, z, tz->n, 0.5f)) &&
+	    st_ok("torch generator: step on the kept fake",
+	          nn_gp_generator_step(ctx, &gp, &G, &gws, z, 1, B, &loss3)))
+		check(loss3 == loss, "torch generator: the kept fake is used, not G(new z): loss "
+		      "%.9g (%.9g)", loss3, loss);
 	int st2 = nn_gp_generator_step(ctx, &gp, &G, &gws, z, 1, B - 1, &loss2);
 	check(st2 == TG_CL_FAIL && strstr(nn_error(), "does not hold"),
 	      "torch generator: kept fake of another batch size refused: %s", nn_error());
