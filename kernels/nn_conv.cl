@@ -616,8 +616,12 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * contiguous over the output channels.  Lanes past OW read up to 15
  * floats past their row and are not stored, nor is a second row past OH,
  * whose loads run one row past the plane (xq has Wq + 16 floats of
- * slack).  Dimension 0 over the 16-column vectors of a row, 1 over pairs
- * of rows, 2 over G times the blocks of 8 output channels. */
+ * slack).  Dimension 0 over the blocks of 8 output channels, 1 over the
+ * 16-column vectors of a row, 2 over G times the pairs of rows: the
+ * blocks that read the same input run one after the other (for a 1x1
+ * conv, which reads its input in place, a third less time than with the
+ * blocks outermost: srcnn apply, TOMOGAN_CL_TIMING=1).  A 1x1 conv passes x itself as the planes of a group
+ * of one image (nn/conv.c pointwise_planes). */
 /* floor(a / b) for b > 0, any sign of a (nn/conv.c's floordiv). */
 static int floor_div(int a, int b)
 {
@@ -631,11 +635,11 @@ __kernel void conv_planes_forward(__global float *y, ulong yo, __global const fl
                                   int G, int KH, int KW, int SH, int SW, int PH, int PW, int qh0,
                                   int qw0, int Hq, int Wq, int OH, int OW, int act, float slope)
 {
-	int col0 = (int)get_global_id(0) * 16, oh = get_global_id(1) * 2, z = get_global_id(2);
-	if (col0 >= OW || oh >= OH)
+	int oc0 = (int)get_global_id(0) * 8, col0 = (int)get_global_id(1) * 16;
+	int z = get_global_id(2), nrp = (OH + 1) / 2;
+	int g = z / nrp, oh = (z - g * nrp) * 2;
+	if (col0 >= OW || oc0 >= OC || g >= G)
 		return;
-	int nob = (OC + 7) / 8;
-	int g = z / nob, oc0 = (z - g * nob) * 8;
 	size_t pl = (size_t)Hq * Wq, cs = (size_t)G * pl;
 #define PL8_INIT(o) float16 a##o = (float16)(has_b ? b[bo + min(oc0 + o, OC - 1)] : 0.0f); \
 	float16 b##o = a##o;
@@ -673,9 +677,15 @@ __kernel void conv_planes_forward(__global float *y, ulong yo, __global const fl
 }
 
 /* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b): a work-item
- * computes 16 columns of OC1_R output rows, each input window feeding
- * every row whose kernel covers it.  Dimension 0 over the 16-column
- * vectors of a row, 1 over bands of OC1_R rows, 2 over B. */
+ * computes 16 columns of OC1_R output rows.  When all its windows lie
+ * inside the image (stride 1), it loops over the taps and, per tap, loads
+ * one window per output row (one weight, OC1_R loads and FMAs, no
+ * branches); otherwise each input row is read once and each window feeds
+ * every output row whose kernel covers it, staged at the borders.  The
+ * first way took SRCNN's 5x5 32->1 layer from about 50 to 75 GFLOP/s
+ * (srcnn apply, TOMOGAN_CL_TIMING=1): the second tests per FMA whether
+ * the row is covered.  Dimension 0 over the 16-column vectors of a row,
+ * 1 over bands of OC1_R rows, 2 over B. */
 __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x, ulong xo,
                             __global const float *w, ulong wo, __global const float *b, ulong bo,
                             int has_b, int C, int H, int W, int KH, int KW, int SH, int SW,
@@ -690,7 +700,25 @@ __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x
 #define OC1_INIT(q) float16 a##q = (float16)bias;
 	OC1_EACH(OC1_INIT)
 	int KK = KH * KW, nr = (OC1_R - 1) * SH + KH, nc = stage_chunks(SW, KW);
-	for (int c = 0; c < C; c++) {
+	int ih0 = oh0 * SH - PH, s0 = col0 * SW - PW;
+	if (SH == 1 && SW == 1 && ih0 >= 0 && ih0 + nr <= H && interior(s0, 1, KW, W)) {
+		/* all windows inside the image: per tap one weight and one
+		 * window per output row */
+		for (int c = 0; c < C; c++) {
+			__global const float *p0 = x + xo + ((size_t)(n * C + c) * H + ih0) * W + s0;
+			__global const float *wc = w + wo + (size_t)c * KK;
+			for (int kh = 0; kh < KH; kh++, p0 += W) {
+				for (int kw = 0; kw < KW; kw++) {
+					float16 wv = (float16)(wc[kh * KW + kw]);
+					__global const float *p = p0 + kw;
+#define OC1_FAST(q) a##q = fma(wv, vload16(0, p + q * W), a##q);
+					OC1_EACH(OC1_FAST)
+				}
+			}
+		}
+		nr = 0;
+	}
+	for (int c = 0; c < C && nr; c++) {
 		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;
 		__global const float *wc = w + wo + (size_t)c * KK;
 		for (int r = 0; r < nr; r++) {

@@ -372,7 +372,12 @@ static int is_pointwise(const nn_conv2d *g)
  * passes (forward, tangent forward, stride-1 data gradient) where the
  * GEMM path spent about 7 s (their share of the sgemm time, and
  * extract_rows): OpenBLAS packs each tap's view of the planes anew, and
- * with K = C small that packing is a quarter of its time.
+ * with K = C small that packing is a quarter of its time.  A 1x1 conv
+ * (stride 1, no padding) with OC >= 8 and C <= 128 takes the same kernel
+ * on x itself when x's buffer has W + 16 floats of room after the batch
+ * (pointwise_planes; SRCNN's workspace has it): no copy, bias and
+ * activation in the same pass, about 20% less time than GEMM + bias_act
+ * on SRCNN's 64->32 layer at 256x256.
  * Weight gradient: for each tap, dW_k [OC, C] += dy_grid [OC, K] xq_k^T
  * over the whole group at once (dy_grid holds zeros at the dropped
  * positions).  Data gradient: stride 1 is the shifted forward of dy with
@@ -505,6 +510,29 @@ static void list_free(gemm_list *l)
 	free(l->a), free(l->beta);
 }
 
+/* Launch conv_planes_forward for gn images of y from the planes xq. */
+static int planes_launch(nn_ctx *ctx, cl_kernel k, const nn_conv2d *g, const shift_geom *s,
+                         nn_buf y, nn_buf xq, int gn, nn_buf wt, nn_buf b, int act, float slope)
+{
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, y);
+	nn_arg_buf(&a, xq);
+	nn_arg_buf(&a, wt);
+	nn_arg_buf(&a, nn_has(b) ? b : wt);   /* any valid buffer when there is no bias */
+	nn_arg_int(&a, nn_has(b));
+	const int v[16] = { g->OC, g->C, gn, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW,
+	                    s->qh0, s->qw0, s->Hq, s->Wq, g->OH, g->OW, act };
+	for (int i = 0; i < 16; i++)
+		nn_arg_int(&a, v[i]);
+	nn_arg_float(&a, slope);
+	const size_t global[3] = { ((size_t)g->OC + 7) / 8, ((size_t)g->OW + 15) / 16,
+	                           (size_t)gn * ((g->OH + 1) / 2) };
+	const size_t local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, "conv_planes_forward", nn_args_end(&a, "conv_planes_forward"),
+	                  global, local);
+}
+
 /* y = act(conv2d(x) + b) by conv_planes_forward on the phase planes of
  * each group (shift_plan's), wt [KK, C, OC] + 16 floats of slack. */
 static int planes_forward(nn_ctx *ctx, const nn_conv2d *g, const shift_geom *s, nn_buf y,
@@ -525,26 +553,46 @@ static int planes_forward(nn_ctx *ctx, const nn_conv2d *g, const shift_geom *s, 
 		int gn = g->B - n0 < s->G ? g->B - n0 : s->G;
 		st = embed(ctx, xq, nn_at(x, n0 * chw), gn, g->C, g->H, g->W, s->Hq, s->Wq, g->SH,
 		           g->SW, s->qh0, s->qw0);
-		if (st != TG_CL_OK)
-			break;
-		nn_args a;
-		nn_args_begin(&a, k);
-		nn_arg_buf(&a, nn_at(y, n0 * ocohw));
-		nn_arg_buf(&a, xq);
-		nn_arg_buf(&a, wt);
-		nn_arg_buf(&a, nn_has(b) ? b : wt);   /* any valid buffer when there is no bias */
-		nn_arg_int(&a, nn_has(b));
-		const int v[16] = { g->OC, g->C, gn, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW,
-		                    s->qh0, s->qw0, s->Hq, s->Wq, g->OH, g->OW, act };
-		for (int i = 0; i < 16; i++)
-			nn_arg_int(&a, v[i]);
-		nn_arg_float(&a, slope);
-		const size_t global[3] = { ((size_t)g->OW + 15) / 16, ((size_t)g->OH + 1) / 2,
-		                           (size_t)gn * ((g->OC + 7) / 8) };
-		const size_t local[3] = { 1, 1, 1 };
-		st = nn_launch3(ctx, k, "conv_planes_forward", nn_args_end(&a, "conv_planes_forward"),
-		                global, local);
+		if (st == TG_CL_OK)
+			st = planes_launch(ctx, k, g, s, nn_at(y, n0 * ocohw), xq, gn, wt, b, act, slope);
 	}
+	return st;
+}
+
+/* Floats of the buffer of x from its offset on (0 if it cannot be read). */
+static size_t buf_room(nn_buf x)
+{
+	size_t size = 0;
+	if (clGetMemObjectInfo(x.mem, CL_MEM_SIZE, sizeof size, &size, NULL) != CL_SUCCESS)
+		return 0;
+	size /= sizeof(float);
+	return size > x.off ? size - x.off : 0;
+}
+
+/* y = act(conv2d(x) + b) of a 1x1 conv by conv_planes_forward reading x
+ * itself: an image [C, H, W] is the kernel's planes of a group of one with
+ * no padding, so nothing is copied.  Only where x's buffer has the slack
+ * the kernel reads past the last image (W + 16 floats); returns -1 (nothing
+ * done) otherwise. */
+static int pointwise_planes(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
+                            nn_buf b, int act, float slope)
+{
+	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
+	if (buf_room(x) < g->B * chw + g->W + 16)
+		return -1;
+	shift_geom s = { .qh0 = 0, .qw0 = 0, .Hq = g->H, .Wq = g->W, .phases = 1,
+	                 .pl = (size_t)g->H * g->W, .N = (size_t)g->H * g->W, .G = 1 };
+	cl_mem wm;
+	int st = nn_scratch_aux(ctx, (size_t)g->C * g->OC + 16, &wm);
+	nn_buf wt = nn_buf_of(wm, 0);
+	if (st == TG_CL_OK)
+		st = taps_cm(ctx, wt, w, g->OC, g->C, 1, 0, 1);
+	cl_kernel k = nn_kernel(ctx, CONV, "conv_planes_forward");
+	if (!k)
+		return ctx->status;
+	for (int n = 0; n < g->B && st == TG_CL_OK; n++)
+		st = planes_launch(ctx, k, g, &s, nn_at(y, n * ocohw), nn_at(x, n * chw), 1, wt, b,
+		                   act, slope);
 	return st;
 }
 
@@ -760,7 +808,7 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	if (!direct)
 		return nn_launch2(ctx, k, name, st, (size_t)g->OH, (size_t)g->B);
 	size_t nch = ((size_t)g->OW + 15) / 16, bands = ((size_t)g->OH + OC1_ROWS - 1) / OC1_ROWS;
-	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { nch, 1, 1 };
+	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { 1, 1, 1 };
 	return nn_launch3(ctx, k, name, st, global, local);
 }
 
@@ -937,6 +985,10 @@ int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, n
 	}
 	if (direct_c1(ctx, g))
 		return c1_forward(ctx, g, y, x, w, b, 0, act, slope);
+	if (is_pointwise(g) && planes_ok(ctx, g) &&
+	    (st = pointwise_planes(ctx, g, y, x, w, b, act, slope)) != -1)
+		return st;
+	st = TG_CL_OK;
 	if (is_pointwise(g)) {
 		for (int n = 0; n < g->B && st == TG_CL_OK; n++)
 			st = nn_gemm(ctx, "conv2d 1x1", 0, 0, g->OC, ohw, g->C, 1.0f, w, g->C,

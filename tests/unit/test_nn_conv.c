@@ -20,9 +20,13 @@
 
 static nn_rng rng;
 
+/* Floats of room after each tensor (0, or enough for the 1x1 convs that
+ * conv2d runs in place by the planes kernel when x's buffer has it). */
+static size_t tail;
+
 static nn_buf up(nn_ctx *ctx, const float *host, size_t n)
 {
-	cl_mem m = nn_alloc(ctx, n + PAD, NULL);
+	cl_mem m = nn_alloc(ctx, n + PAD + tail, NULL);
 	if (!m) {
 		fprintf(stderr, "%s\n", nn_error());
 		exit(70);
@@ -280,6 +284,15 @@ static const conv_case cases[] = {
 	  0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 s2 p(140,3) shifted, planes (padding far beyond the kernel)", 1, 8, 4, 5, 8, 3,
 	  3, 2, 2, 140, 3, 0, 0, 1, 0, 0 },
+	/* 1x1 with OC >= 8: with room after x (tail) the forward reads x in
+	 * place with conv_planes_forward, else one GEMM per image */
+	{ "conv2d 1x1 in place, planes", 2, 12, 5, 37, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 1x1 in place, planes, no bias", 3, 64, 6, 16, 32, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+	  0 },
+	/* conv_oc1_rows with several bands of rows and vectors inside the
+	 * image (its unstaged path) */
+	{ "conv2d 3x3 p1 direct, one output channel, inner bands", 2, 4, 30, 50, 1, 3, 3, 1, 1, 1, 1,
+	  0, 0, 1, 0, 0 },
 };
 
 int main(void)
@@ -331,6 +344,14 @@ int main(void)
 			run_act(ctx, &cases[i], NN_ACT_LEAKY);
 		}
 	ctx->conv_planes = 1;
+	/* The 1x1 cases in place: x's buffer with room after it. */
+	tail = 64;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (strstr(cases[i].name, "in place")) {
+			run_conv(ctx, &cases[i], 4096);
+			run_act(ctx, &cases[i], NN_ACT_RELU);
+		}
+	tail = 0;
 	/* The other GEMM backend on a few cases (CLBlast on a CPU device, or
 	 * OpenBLAS where the default is CLBlast): both must agree with the
 	 * reference. */
