@@ -620,8 +620,9 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * 16-column vectors of a row, 2 over G times the pairs of rows: the
  * blocks that read the same input run one after the other (for a 1x1
  * conv, which reads its input in place, a third less time than with the
- * blocks outermost: srcnn apply, TOMOGAN_CL_TIMING=1).  A 1x1 conv passes x itself as the planes of a group
- * of one image (nn/conv.c pointwise_planes). */
+ * blocks outermost: srcnn apply, TOMOGAN_CL_TIMING=1).  A 1x1 conv
+ * passes x itself as the planes of a group of one image (nn/conv.c
+ * pointwise_planes), with W + 16 floats of room after it. */
 /* floor(a / b) for b > 0, any sign of a (nn/conv.c's floordiv). */
 static int floor_div(int a, int b)
 {
@@ -638,7 +639,7 @@ __kernel void conv_planes_forward(__global float *y, ulong yo, __global const fl
 	int oc0 = (int)get_global_id(0) * 8, col0 = (int)get_global_id(1) * 16;
 	int z = get_global_id(2), nrp = (OH + 1) / 2;
 	int g = z / nrp, oh = (z - g * nrp) * 2;
-	if (col0 >= OW || oc0 >= OC || g >= G)
+	if (col0 >= OW || oc0 >= OC)
 		return;
 	size_t pl = (size_t)Hq * Wq, cs = (size_t)G * pl;
 #define PL8_INIT(o) float16 a##o = (float16)(has_b ? b[bo + min(oc0 + o, OC - 1)] : 0.0f); \

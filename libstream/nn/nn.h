@@ -94,8 +94,10 @@ typedef struct nn_ctx {
 	int fuse_act;       /* nn_seq forward: a conv2d followed by ReLU/LeakyReLU in
 	                       one pass (1, default) or two (0) */
 	int conv_planes;    /* conv: the forward of shifted convs with OC >= 8 and
-	                       C <= 128 by a direct kernel on the phase planes
-	                       (1, default) or by GEMMs per tap (0) */
+	                       C <= 128 by a direct kernel on the phase planes,
+	                       and of such 1x1 convs on x in place when x's
+	                       buffer has W + 16 floats of room after the batch
+	                       (1, default), or by GEMMs (0) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048) */
