@@ -702,7 +702,8 @@ __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x
 	OC1_EACH(OC1_INIT)
 	int KK = KH * KW, nr = (OC1_R - 1) * SH + KH, nc = stage_chunks(SW, KW);
 	int ih0 = oh0 * SH - PH, s0 = col0 * SW - PW;
-	if (SH == 1 && SW == 1 && ih0 >= 0 && ih0 + nr <= H && interior(s0, 1, KW, W)) {
+	int inside = SH == 1 && SW == 1 && ih0 >= 0 && ih0 + nr <= H && interior(s0, 1, KW, W);
+	if (inside) {
 		/* all windows inside the image: per tap one weight and one
 		 * window per output row */
 		for (int c = 0; c < C; c++) {
@@ -717,9 +718,8 @@ __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x
 				}
 			}
 		}
-		nr = 0;
 	}
-	for (int c = 0; c < C && nr; c++) {
+	for (int c = 0; c < C && !inside; c++) {
 		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;
 		__global const float *wc = w + wo + (size_t)c * KK;
 		for (int r = 0; r < nr; r++) {

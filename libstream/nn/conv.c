@@ -569,17 +569,20 @@ static size_t buf_room(nn_buf x)
 	return size > x.off ? size - x.off : 0;
 }
 
+/* Whether x's buffer has the room conv_planes_forward reads past the last
+ * image of a 1x1 conv done in place (W + 16 floats). */
+static int room_after(const nn_conv2d *g, nn_buf x)
+{
+	return buf_room(x) >= (size_t)g->B * g->C * g->H * g->W + g->W + 16;
+}
+
 /* y = act(conv2d(x) + b) of a 1x1 conv by conv_planes_forward reading x
  * itself: an image [C, H, W] is the kernel's planes of a group of one with
- * no padding, so nothing is copied.  Only where x's buffer has the slack
- * the kernel reads past the last image (W + 16 floats); returns -1 (nothing
- * done) otherwise. */
+ * no padding, so nothing is copied (only where room_after(g, x)). */
 static int pointwise_planes(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
                             nn_buf b, int act, float slope)
 {
 	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
-	if (buf_room(x) < g->B * chw + g->W + 16)
-		return -1;
 	shift_geom s = { .qh0 = 0, .qw0 = 0, .Hq = g->H, .Wq = g->W, .phases = 1,
 	                 .pl = (size_t)g->H * g->W, .N = (size_t)g->H * g->W, .G = 1 };
 	cl_mem wm;
@@ -985,10 +988,8 @@ int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, n
 	}
 	if (direct_c1(ctx, g))
 		return c1_forward(ctx, g, y, x, w, b, 0, act, slope);
-	if (is_pointwise(g) && planes_ok(ctx, g) &&
-	    (st = pointwise_planes(ctx, g, y, x, w, b, act, slope)) != -1)
-		return st;
-	st = TG_CL_OK;
+	if (is_pointwise(g) && planes_ok(ctx, g) && room_after(g, x))
+		return pointwise_planes(ctx, g, y, x, w, b, act, slope);
 	if (is_pointwise(g)) {
 		for (int n = 0; n < g->B && st == TG_CL_OK; n++)
 			st = nn_gemm(ctx, "conv2d 1x1", 0, 0, g->OC, ohw, g->C, 1.0f, w, g->C,
