@@ -599,6 +599,68 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
 	C1_EACH(C1_STORE)
 }
 
+/* y [B, OC2, OH, OW] = act(w2 * act(w1 * x + b1) + b2): a stride-1 conv
+ * with one input channel (w1t [KH*KW, OC1], taps_major, + 16 floats of
+ * slack) and a 1x1 conv after it (w2t [OC1, OC2], + 16 floats of slack),
+ * SRCNN 9-1-5's first two layers, in one pass: the OC1 channels of the
+ * first conv for a work-item's 16 columns stay in a private array (4 KiB
+ * at OC1 = 64, in the L1 cache) and never go to global memory, which
+ * saves writing and reading back 4*OC1 bytes per pixel.  The first conv
+ * is conv_c1_forward's loop over blocks of 16 channels, the second the
+ * 1x1 case of conv_planes_forward's (bias first, then one FMA per input
+ * channel in order), so the output is bit for bit that of the two
+ * kernels.  OC1 <= PAIR_C and both OC1 and OC2 multiples of 16 (nn/conv.c
+ * pair_fits).  Dimension 0 over the 16-column vectors of a row, 1 over
+ * OH, 2 over B. */
+#define PAIR_C 64
+__kernel void conv_c1_pair_forward(__global float *y, ulong yo, __global const float *x,
+                                   ulong xo, __global const float *w1t, ulong w1o,
+                                   __global const float *b1, ulong b1o, int has_b1,
+                                   __global const float *w2t, ulong w2o,
+                                   __global const float *b2, ulong b2o, int has_b2, int OC1,
+                                   int OC2, int H, int W, int KH, int KW, int PH, int PW, int OH,
+                                   int OW, int act, float slope)
+{
+	int col0 = (int)get_global_id(0) * 16, oh = get_global_id(1), n = get_global_id(2);
+	if (col0 >= OW || oh >= OH)
+		return;
+	int nc = stage_chunks(1, KW);
+	float t[STAGE];
+	float16 h[PAIR_C];
+	for (int oc0 = 0; oc0 < OC1; oc0 += 16) {
+#define PR1_INIT(o) float16 a##o = (float16)(has_b1 ? b1[b1o + oc0 + o] : 0.0f);
+		C1_EACH(PR1_INIT)
+		for (int kh = 0; kh < KH; kh++) {
+			int ih = oh - PH + kh;
+			if (ih < 0 || ih >= H)
+				continue;
+			__global const float *row = x + xo + ((size_t)n * H + ih) * W;
+			__global const float *wk = w1t + w1o + (size_t)kh * KW * OC1 + oc0;
+			int s = col0 - PW;
+			FOR_WINDOWS(row, s, 1, KW, t, nc, v, {
+#define PR1_FMA(o) a##o = fma((float16)(wk[kw * OC1 + o]), v, a##o);
+				C1_EACH(PR1_FMA)
+			})
+		}
+#define PR1_KEEP(o) h[oc0 + o] = act16(a##o, act, slope);
+		C1_EACH(PR1_KEEP)
+	}
+	int nl = min(16, OW - col0);
+	for (int oc0 = 0; oc0 < OC2; oc0 += 16) {
+#define PR2_INIT(o) float16 a##o = (float16)(has_b2 ? b2[b2o + oc0 + o] : 0.0f);
+		C1_EACH(PR2_INIT)
+		__global const float *wk = w2t + w2o + oc0;
+		for (int c = 0; c < OC1; c++, wk += OC2) {
+			float16 v = h[c];
+#define PR2_FMA(o) a##o = fma((float16)(wk[o]), v, a##o);
+			C1_EACH(PR2_FMA)
+		}
+		__global float *out = y + yo + ((size_t)(n * OC2 + oc0) * OH + oh) * OW + col0;
+#define PR2_STORE(o) store16(out + (size_t)o * OH * OW, nl, act16(a##o, act, slope));
+		C1_EACH(PR2_STORE)
+	}
+}
+
 /* y [G, OC, OH, OW] = act(w * x (+ b if has_b)) from x already in phase
  * planes xq [SH*SW, C, G, Hq, Wq] (embed_phases, zero-padded; nn/conv.c's
  * shift_plan): the window of 16 output columns at tap (kh, kw) is 16

@@ -915,6 +915,62 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
 
+/* ---- a one-input-channel conv and a 1x1 conv in one pass ----
+ * conv_c1_pair_forward keeps the first conv's channels of 16 columns in
+ * a private array of PAIR_C float16 (as in nn_conv.cl), so the first
+ * conv must be one direct_c1 takes with stride 1 and at most PAIR_C
+ * output channels, both convs with a multiple of 16 output channels. */
+#define PAIR_C 64
+
+int nn_conv2d_pair_fits(const nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2)
+{
+	return direct_c1(ctx, g1) && g1->SH == 1 && g1->SW == 1 && g1->OC % 16 == 0 &&
+	       g1->OC <= PAIR_C && is_pointwise(g2) && g2->C == g1->OC && g2->OC % 16 == 0 &&
+	       g2->B == g1->B && g2->H == g1->OH && g2->W == g1->OW;
+}
+
+int nn_conv2d_pair_forward(nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2, nn_buf y,
+                           nn_buf x, nn_buf w1, nn_buf b1, nn_buf w2, nn_buf b2, int act,
+                           float slope)
+{
+	if (act < NN_ACT_NONE || act > NN_ACT_LEAKY)
+		return nn_fail(TG_CL_FAIL, "conv2d pair: unknown activation %d", act);
+	if (!nn_conv2d_pair_fits(ctx, g1, g2))
+		return nn_fail(TG_CL_FAIL, "conv2d pair: shapes the fused kernel does not take");
+	const char *name = "conv_c1_pair_forward";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	/* both weights regrouped into one scratch: w1 by tap, w2 [C, OC] */
+	size_t KK = (size_t)g1->KH * g1->KW, n1 = KK * g1->OC + 16;
+	cl_mem wt;
+	int st = nn_scratch_aux(ctx, n1 + (size_t)g2->C * g2->OC + 16, &wt);
+	if (st == TG_CL_OK)
+		st = taps(ctx, nn_buf_of(wt, 0), w1, g1->OC, 1, (int)KK, 0);
+	if (st == TG_CL_OK)
+		st = taps_cm(ctx, nn_buf_of(wt, n1), w2, g2->OC, g2->C, 1, 0, 1);
+	if (st != TG_CL_OK)
+		return st;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, y);
+	nn_arg_buf(&a, x);
+	nn_arg_buf(&a, nn_buf_of(wt, 0));
+	nn_arg_buf(&a, nn_has(b1) ? b1 : w1);   /* any valid buffer when there is no bias */
+	nn_arg_int(&a, nn_has(b1));
+	nn_arg_buf(&a, nn_buf_of(wt, n1));
+	nn_arg_buf(&a, nn_has(b2) ? b2 : w2);
+	nn_arg_int(&a, nn_has(b2));
+	const int v[11] = { g1->OC, g2->OC, g1->H, g1->W, g1->KH, g1->KW, g1->PH, g1->PW,
+	                    g1->OH, g1->OW, act };
+	for (int i = 0; i < 11; i++)
+		nn_arg_int(&a, v[i]);
+	nn_arg_float(&a, slope);
+	size_t nch = ((size_t)g1->OW + 15) / 16;
+	size_t global[3] = { nch, (size_t)g1->OH, (size_t)g1->B }, local[3] = { nch, 1, 1 };
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+}
+
 /* dw += the weight gradient by conv_c1_weight (oc1 = 0) or conv_oc1_weight
  * (oc1 = 1): per-part sums into scratch, then conv_add_parts. */
 static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x, int oc1)

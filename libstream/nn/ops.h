@@ -70,6 +70,18 @@ int nn_conv2d_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 enum { NN_ACT_NONE = 0, NN_ACT_RELU = 1, NN_ACT_LEAKY = 2 };
 int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
                           nn_buf b, int act, float slope);
+/* y = act(conv2d_g2(act(conv2d_g1(x) + b1)) + b2) in one pass, for
+ * inference: g1 a stride-1 conv of one input channel with at most 64
+ * output channels, g2 a 1x1 conv on its output, both with a multiple of
+ * 16 output channels (nn_conv2d_pair_fits; it also needs
+ * ctx->conv_direct).  The intermediate is never stored.  The output is
+ * bit for bit that of the two nn_conv2d_forward_act calls where the 1x1
+ * one reads its input in place (room after it, as srcnn's workspace
+ * has); otherwise it agrees to rounding. */
+int nn_conv2d_pair_fits(const nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2);
+int nn_conv2d_pair_forward(nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2, nn_buf y,
+                           nn_buf x, nn_buf w1, nn_buf b1, nn_buf w2, nn_buf b2, int act,
+                           float slope);
 int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn_buf db,
                        nn_buf dy, nn_buf x, nn_buf w);
 void nn_ref_conv2d_forward(const nn_conv2d *g, float *y, const float *x, const float *w,

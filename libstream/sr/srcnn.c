@@ -149,6 +149,17 @@ int sr_forward(nn_ctx *ctx, const sr_model *m, sr_ws *ws, int B, int H, int W)
 	if (st)
 		return st;
 	const nn_arena *a = &m->arena;
+	/* inference (nothing kept for a backward): the first two layers of
+	 * 9-1-5 in one pass, a1 never written */
+	if (!ws->train && nn_conv2d_pair_fits(ctx, &g[0], &g[1])) {
+		if ((st = nn_conv2d_pair_forward(ctx, &g[0], &g[1], ws->a2, ws->x,
+		                                 nn_arena_param(a, m->w1), nn_arena_param(a, m->b1),
+		                                 nn_arena_param(a, m->w2), nn_arena_param(a, m->b2),
+		                                 NN_ACT_RELU, 0.0f)))
+			return st;
+		return nn_conv2d_forward(ctx, &g[2], ws->y, ws->a2, nn_arena_param(a, m->w3),
+		                         nn_arena_param(a, m->b3));
+	}
 	/* each ReLU in the same pass as its conv */
 	if ((st = nn_conv2d_forward_act(ctx, &g[0], ws->a1, ws->x, nn_arena_param(a, m->w1),
 	                                nn_arena_param(a, m->b1), NN_ACT_RELU, 0.0f)) ||

@@ -295,6 +295,93 @@ static const conv_case cases[] = {
 	  0, 0, 1, 0, 0 },
 };
 
+/* ---- a one-input-channel conv and a 1x1 conv in one pass ---- */
+/* nn_conv2d_pair_forward against the reference (conv, act, 1x1 conv, act)
+ * at TOL, and bit for bit against the two nn_conv2d_forward_act calls
+ * (the 1x1 in place: the caller leaves room after the buffers). */
+static void pair_case(nn_ctx *ctx, int B, int H, int W, int OC1, int K, int P, int OC2,
+                      int bias, int act)
+{
+	char name[96];
+	snprintf(name, sizeof name, "conv pair %dx1x%dx%d %dx%d p%d -> %d -> %d%s%s", B, H, W, K, K,
+	         P, OC1, OC2, bias ? "" : ", no bias", act == NN_ACT_LEAKY ? ", LeakyReLU" : "");
+	nn_conv2d g1, g2;
+	if (nn_conv2d_shape(&g1, B, 1, H, W, OC1, K, K, 1, 1, P, P) ||
+	    nn_conv2d_shape(&g2, B, OC1, g1.OH, g1.OW, OC2, 1, 1, 1, 1, 0, 0)) {
+		check(0, "%s: shape refused: %s", name, nn_error());
+		return;
+	}
+	const float slope = 0.2f;
+	size_t nx = (size_t)B * H * W, nw1 = (size_t)OC1 * K * K, nw2 = (size_t)OC2 * OC1;
+	size_t nh = (size_t)B * OC1 * g1.OH * g1.OW, ny = (size_t)B * OC2 * g1.OH * g1.OW;
+	float *x = nn_test_uniform(&rng, nx, -1, 1), *w1 = nn_test_uniform(&rng, nw1, -0.4f, 0.5f);
+	float *b1 = nn_test_uniform(&rng, OC1, -0.5f, 0.5f);
+	float *w2 = nn_test_uniform(&rng, nw2, -0.3f, 0.3f), *b2 = nn_test_uniform(&rng, OC2, -1, 1);
+	float *h = nn_test_alloc(nh), *y = nn_test_alloc(ny);
+	nn_ref_conv2d_forward(&g1, h, x, w1, bias ? b1 : NULL);
+	for (size_t i = 0; i < nh; i++)
+		h[i] = h[i] > 0.0f ? h[i] : act == NN_ACT_LEAKY ? h[i] * slope : 0.0f;
+	nn_ref_conv2d_forward(&g2, y, h, w2, bias ? b2 : NULL);
+	size_t neg = 0;
+	for (size_t i = 0; i < ny; i++) {
+		neg += y[i] <= 0.0f;
+		y[i] = y[i] > 0.0f ? y[i] : act == NN_ACT_LEAKY ? y[i] * slope : 0.0f;
+	}
+	float *nan_y = nan_filled(ny);
+	nn_buf d[8] = { up(ctx, x, nx),  up(ctx, w1, nw1), up(ctx, b1, OC1),
+	                up(ctx, w2, nw2), up(ctx, b2, OC2),  up(ctx, nan_y, ny),
+	                up(ctx, NULL, nh), up(ctx, nan_y, ny) };
+	int fits = nn_conv2d_pair_fits(ctx, &g1, &g2);
+	int st = nn_conv2d_pair_forward(ctx, &g1, &g2, d[5], d[0], d[1], bias ? d[2] : NN_NONE, d[3],
+	                                bias ? d[4] : NN_NONE, act, slope);
+	double ey = compare(ctx, d[5], y, ny);
+	check(fits && st == TG_CL_OK && ey <= TOL && neg > 0 && neg < ny,
+	      "%s: error y %.2g (tolerance %g), %zu of %zu outputs not positive%s%s", name, ey, TOL,
+	      neg, ny, st ? ": " : "", st ? nn_error() : "");
+	/* the same through the two convs one after the other */
+	int st2 = nn_conv2d_forward_act(ctx, &g1, d[6], d[0], d[1], bias ? d[2] : NN_NONE, act, slope);
+	if (st2 == TG_CL_OK)
+		st2 = nn_conv2d_forward_act(ctx, &g2, d[7], d[6], d[3], bias ? d[4] : NN_NONE, act,
+		                            slope);
+	float *fused = nn_test_down(ctx, d[5], ny), *two = nn_test_down(ctx, d[7], ny);
+	check(st2 == TG_CL_OK && memcmp(fused, two, ny * sizeof *fused) == 0,
+	      "%s: bit for bit the two convs' output", name);
+	free_bufs(d, 8);
+	free(x), free(w1), free(b1), free(w2), free(b2), free(h), free(y), free(nan_y);
+	free(fused), free(two);
+}
+
+/* Shapes the fused kernel does not take are refused, not computed wrong. */
+static void pair_refusals(nn_ctx *ctx)
+{
+	static const int shp[][6] = {
+		/* OC1, K, stride, OC2, C of the second, KH of the second */
+		{ 80, 3, 1, 32, 80, 1 },  /* more than 64 channels in between */
+		{ 24, 3, 1, 16, 24, 1 },  /* not a multiple of 16 */
+		{ 32, 3, 2, 16, 32, 1 },  /* stride 2 */
+		{ 32, 3, 1, 8, 32, 1 },   /* 8 output channels */
+		{ 32, 3, 1, 16, 32, 3 },  /* the second conv 3x3 */
+	};
+	for (size_t i = 0; i < sizeof shp / sizeof shp[0]; i++) {
+		const int *s = shp[i];
+		nn_conv2d g1, g2;
+		nn_conv2d_shape(&g1, 1, 1, 20, 20, s[0], s[1], s[1], s[2], s[2], 1, 1);
+		nn_conv2d_shape(&g2, 1, s[4], g1.OH, g1.OW, s[3], s[5], s[5], 1, 1, s[5] / 2, s[5] / 2);
+		nn_buf none = NN_NONE;
+		int fits = nn_conv2d_pair_fits(ctx, &g1, &g2);
+		int st = nn_conv2d_pair_forward(ctx, &g1, &g2, none, none, none, none, none, none,
+		                                NN_ACT_RELU, 0.0f);
+		check(!fits && st != TG_CL_OK, "conv pair refuses case %zu (%s)", i, nn_error());
+	}
+	nn_conv2d g1, g2;
+	nn_conv2d_shape(&g1, 1, 1, 20, 20, 64, 9, 9, 1, 1, 4, 4);
+	nn_conv2d_shape(&g2, 1, 64, 20, 20, 32, 1, 1, 1, 1, 0, 0);
+	ctx->conv_direct = 0;
+	check(!nn_conv2d_pair_fits(ctx, &g1, &g2), "conv pair off without the direct kernels");
+	ctx->conv_direct = 1;
+	check(nn_conv2d_pair_fits(ctx, &g1, &g2), "conv pair takes SRCNN 9-1-5's first layers");
+}
+
 int main(void)
 {
 	nn_rng_init(&rng, 777);
@@ -352,6 +439,17 @@ int main(void)
 			run_act(ctx, &cases[i], NN_ACT_RELU);
 		}
 	tail = 0;
+	/* SRCNN 9-1-5's first two layers in one pass (with room after the
+	 * intermediate, so the 1x1 of the two-call comparison runs in place,
+	 * as in srcnn: W + 16 floats). */
+	tail = 128;
+	pair_case(ctx, 2, 19, 37, 64, 9, 4, 32, 1, NN_ACT_RELU);
+	pair_case(ctx, 1, 40, 70, 64, 9, 4, 32, 1, NN_ACT_RELU);
+	pair_case(ctx, 3, 6, 16, 16, 3, 1, 16, 0, NN_ACT_LEAKY);
+	pair_case(ctx, 1, 25, 30, 48, 9, 0, 16, 1, NN_ACT_LEAKY);
+	pair_case(ctx, 2, 9, 5, 32, 5, 2, 48, 1, NN_ACT_RELU);
+	tail = 0;
+	pair_refusals(ctx);
 	/* The other GEMM backend on a few cases (CLBlast on a CPU device, or
 	 * OpenBLAS where the default is CLBlast): both must agree with the
 	 * reference. */

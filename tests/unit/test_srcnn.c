@@ -177,6 +177,22 @@ static void torch_case(const fcase *c)
 			cmp(c, groles[i], g, p->numel, t && t->n < p->numel ? p->numel / t->n : 1);
 			free(g);
 		}
+		/* the same forward on an inference workspace (srcnn apply's:
+		 * 9-1-5's first two layers in one pass) */
+		sr_ws inf;
+		st = sr_ws_alloc(ctx, &inf, c->B, c->H, c->W, 0);
+		if (!st) {
+			st = nn_write(ctx, inf.x, find(c, "x")->data, px);
+			if (!st)
+				st = sr_forward(ctx, &m, &inf, c->B, c->H, c->W);
+			if (!st) {
+				float *y = nn_test_down(ctx, inf.y, px);
+				cmp(c, "y", y, px, 1);
+				free(y);
+			}
+			sr_ws_free(&inf);
+		}
+		check(st == TG_CL_OK, "%s: inference forward: %s", c->name, st ? nn_error() : "ok");
 	}
 	sr_ws_free(&ws);
 out:
