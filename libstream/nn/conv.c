@@ -294,6 +294,18 @@ static void arg_geometry(nn_args *a, const nn_conv2d *g)
 		nn_arg_int(a, v[i]);
 }
 
+/* The arguments the direct forward kernels start with: y, x, the
+ * weights, the bias (any valid buffer, here the weights, when there is
+ * none) and whether there is one. */
+static void arg_forward_head(nn_args *a, nn_buf y, nn_buf x, nn_buf w, nn_buf b)
+{
+	nn_arg_buf(a, y);
+	nn_arg_buf(a, x);
+	nn_arg_buf(a, w);
+	nn_arg_buf(a, nn_has(b) ? b : w);
+	nn_arg_int(a, nn_has(b));
+}
+
 /* col [C*KH*KW, gn*nr*OW] = columns of images x [gn, C, H, W], rows oh0.. */
 static int im2col(nn_ctx *ctx, const nn_conv2d *g, cl_mem col, nn_buf x, int gn, int oh0, int nr)
 {
@@ -516,11 +528,7 @@ static int planes_launch(nn_ctx *ctx, cl_kernel k, const nn_conv2d *g, const shi
 {
 	nn_args a;
 	nn_args_begin(&a, k);
-	nn_arg_buf(&a, y);
-	nn_arg_buf(&a, xq);
-	nn_arg_buf(&a, wt);
-	nn_arg_buf(&a, nn_has(b) ? b : wt);   /* any valid buffer when there is no bias */
-	nn_arg_int(&a, nn_has(b));
+	arg_forward_head(&a, y, xq, wt, b);
 	const int v[16] = { g->OC, g->C, gn, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW,
 	                    s->qh0, s->qw0, s->Hq, s->Wq, g->OH, g->OW, act };
 	for (int i = 0; i < 16; i++)
@@ -801,11 +809,7 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 		return ctx->status;
 	nn_args a;
 	nn_args_begin(&a, k);
-	nn_arg_buf(&a, y);
-	nn_arg_buf(&a, x);
-	nn_arg_buf(&a, w);
-	nn_arg_buf(&a, nn_has(b) ? b : w);   /* any valid buffer when there is no bias */
-	nn_arg_int(&a, nn_has(b));
+	arg_forward_head(&a, y, x, w, b);
 	arg_geometry(&a, g);
 	int st = nn_args_end(&a, name);
 	if (!direct)
@@ -901,11 +905,7 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		return st;
 	nn_args a;
 	nn_args_begin(&a, k);
-	nn_arg_buf(&a, y);
-	nn_arg_buf(&a, x);
-	nn_arg_buf(&a, nn_buf_of(wt, 0));
-	nn_arg_buf(&a, nn_has(b) ? b : w);   /* any valid buffer when there is no bias */
-	nn_arg_int(&a, nn_has(b));
+	arg_forward_head(&a, y, x, nn_buf_of(wt, 0), b);
 	nn_arg_int(&a, g->OC);
 	arg_geometry(&a, g);
 	nn_arg_int(&a, act);
@@ -953,13 +953,9 @@ int nn_conv2d_pair_forward(nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2
 		return st;
 	nn_args a;
 	nn_args_begin(&a, k);
-	nn_arg_buf(&a, y);
-	nn_arg_buf(&a, x);
-	nn_arg_buf(&a, nn_buf_of(wt, 0));
-	nn_arg_buf(&a, nn_has(b1) ? b1 : w1);   /* any valid buffer when there is no bias */
-	nn_arg_int(&a, nn_has(b1));
+	arg_forward_head(&a, y, x, nn_buf_of(wt, 0), b1);
 	nn_arg_buf(&a, nn_buf_of(wt, n1));
-	nn_arg_buf(&a, nn_has(b2) ? b2 : w2);
+	nn_arg_buf(&a, nn_has(b2) ? b2 : w2);   /* any valid buffer when there is none */
 	nn_arg_int(&a, nn_has(b2));
 	const int v[11] = { g1->OC, g2->OC, g1->H, g1->W, g1->KH, g1->KW, g1->PH, g1->PW,
 	                    g1->OH, g1->OW, act };
