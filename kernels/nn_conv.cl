@@ -609,9 +609,9 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * is conv_c1_forward's loop over blocks of 16 channels, the second the
  * 1x1 case of conv_planes_forward's (bias first, then one FMA per input
  * channel in order), so the output is bit for bit that of the two
- * kernels.  OC1 <= PAIR_C and both OC1 and OC2 multiples of 16 (nn/conv.c
- * pair_fits).  Dimension 0 over the 16-column vectors of a row, 1 over
- * OH, 2 over B. */
+ * kernels.  OC1 <= PAIR_C and both OC1 and OC2 multiples of 16
+ * (nn_conv2d_pair_fits).  Dimension 0 over the 16-column vectors of a
+ * row, 1 over OH, 2 over B. */
 #define PAIR_C 64
 __kernel void conv_c1_pair_forward(__global float *y, ulong yo, __global const float *x,
                                    ulong xo, __global const float *w1t, ulong w1o,
