@@ -294,6 +294,12 @@ static void arg_geometry(nn_args *a, const nn_conv2d *g)
 		nn_arg_int(a, v[i]);
 }
 
+/* Whether act is one of the activations a forward can fuse (NN_ACT_*). */
+static int act_known(int act)
+{
+	return act >= NN_ACT_NONE && act <= NN_ACT_LEAKY;
+}
+
 /* The arguments the direct forward kernels start with: y, x, the
  * weights, the bias (any valid buffer, here the weights, when there is
  * none) and whether there is one. */
@@ -933,7 +939,7 @@ int nn_conv2d_pair_forward(nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2
                            nn_buf x, nn_buf w1, nn_buf b1, nn_buf w2, nn_buf b2, int act,
                            float slope)
 {
-	if (act < NN_ACT_NONE || act > NN_ACT_LEAKY)
+	if (!act_known(act))
 		return nn_fail(TG_CL_FAIL, "conv2d pair: unknown activation %d", act);
 	if (!nn_conv2d_pair_fits(ctx, g1, g2))
 		return nn_fail(TG_CL_FAIL, "conv2d pair: shapes the fused kernel does not take");
@@ -1031,7 +1037,7 @@ int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, n
 	const size_t chw = (size_t)g->C * g->H * g->W, ohw = (size_t)g->OH * g->OW;
 	const size_t ckk = (size_t)g->C * g->KH * g->KW, ocohw = (size_t)g->OC * ohw;
 	int st = TG_CL_OK;
-	if (act < NN_ACT_NONE || act > NN_ACT_LEAKY)
+	if (!act_known(act))
 		return nn_fail(TG_CL_FAIL, "conv2d: unknown activation %d", act);
 	if (g->OC == 1) {
 		st = oc1_forward(ctx, g, y, x, w, b, direct_oc1(ctx, g));

@@ -438,7 +438,6 @@ int main(void)
 			run_conv(ctx, &cases[i], 4096);
 			run_act(ctx, &cases[i], NN_ACT_RELU);
 		}
-	tail = 0;
 	/* SRCNN 9-1-5's first two layers in one pass (with room after the
 	 * intermediate, so the 1x1 of the two-call comparison runs in place,
 	 * as in srcnn: W + 16 floats). */
