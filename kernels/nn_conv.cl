@@ -15,8 +15,6 @@
  * ordering keeps scalar).  Measured on PoCL: im2col went from 0.15 to 1.2-4
  * GB/s, the one-output-channel kernels 5x faster. */
 
-#define RED_WG 64   /* work-group size of the reductions (nn/conv.c uses it) */
-
 /* Activation epilogues of the forward kernels (nn/ops.h NN_ACT_*): 0 none,
  * 1 ReLU (NaN stays NaN, as relu_forward), 2 LeakyReLU of the given slope,
  * with the formulas of nn_elementwise.cl, so a fused layer gives the bits
@@ -40,6 +38,15 @@ static float16 act16(float16 v, int act, float slope)
 	if (act == ACT_LEAKY)
 		return select(v * slope, v, v > 0.0f);
 	return v;
+}
+
+/* The sum of the 16 lanes. */
+static float sum16(float16 v)
+{
+	float8 a = v.lo + v.hi;
+	float4 b = a.lo + a.hi;
+	float2 c = b.lo + b.hi;
+	return c.x + c.y;
 }
 
 /* The output columns ow in [lo, hi) whose tap iw = ow*S + iw0 lies in
@@ -146,28 +153,29 @@ __kernel void bias_act(__global float *y, ulong yo, __global const float *b, ulo
 		p[i] = act1(p[i] + v, act, slope);
 }
 
-/* db [OC] += sum over B and S of dy [B, OC, S]; work-group oc. */
-__kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1)))
-void bias_grad(__global float *db, ulong dbo, __global const float *dy, ulong dyo, int B, int OC,
-               int S)
+/* db [OC] += sum over B and S of dy [B, OC, S].  One work-item per output
+ * channel, 16 lanes at a time into two vector accumulators (a work-group
+ * of 64 with a tree in local memory took about 3 times as long on PoCL:
+ * srcnn train, TOMOGAN_CL_TIMING=1). */
+__kernel void bias_grad(__global float *db, ulong dbo, __global const float *dy, ulong dyo, int B,
+                        int OC, int S)
 {
-	__local float part[RED_WG];
-	int oc = get_group_id(0), l = get_local_id(0);
-	float sum = 0.0f;
+	int oc = get_global_id(0);
+	if (oc >= OC)
+		return;
+	float16 a = (float16)(0.0f), c = (float16)(0.0f);
+	float t = 0.0f;
 	for (int b = 0; b < B; b++) {
 		__global const float *p = dy + dyo + (size_t)(b * OC + oc) * S;
-		for (int i = l; i < S; i += RED_WG)
-			sum += p[i];
+		int i = 0;
+		for (; i + 32 <= S; i += 32) {
+			a += vload16(0, p + i);
+			c += vload16(0, p + i + 16);
+		}
+		for (; i < S; i++)
+			t += p[i];
 	}
-	part[l] = sum;
-	barrier(CLK_LOCAL_MEM_FENCE);
-	for (int h = RED_WG / 2; h > 0; h >>= 1) {
-		if (l < h)
-			part[l] += part[l + h];
-		barrier(CLK_LOCAL_MEM_FENCE);
-	}
-	if (l == 0)
-		db[dbo + oc] += part[0];
+	db[dbo + oc] += sum16(a + c) + t;
 }
 
 /* ---- one output channel: a GEMV against the implicit columns ---- */
@@ -539,14 +547,6 @@ static void store16(__global float *p, int n, float16 v)
 		p[i] = t[i];
 }
 
-static float sum16(float16 v)
-{
-	float8 a = v.lo + v.hi;
-	float4 b = a.lo + a.hi;
-	float2 c = b.lo + b.hi;
-	return c.x + c.y;
-}
-
 /* The accumulators are named variables, not arrays: PoCL keeps a private
  * array indexed in a loop in memory even under #pragma unroll, which cost
  * a load and a store per FMA. */
@@ -606,10 +606,9 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * first conv for a work-item's 16 columns stay in a private array (4 KiB
  * at OC1 = 64, in the L1 cache) and never go to global memory, which
  * saves writing and reading back 4*OC1 bytes per pixel.  The first conv
- * is conv_c1_forward's loop over blocks of 16 channels, the second the
- * 1x1 case of conv_planes_forward's (bias first, then one FMA per input
- * channel in order), so the output is bit for bit that of the two
- * kernels.  OC1 <= PAIR_C and both OC1 and OC2 multiples of 16
+ * is conv_c1_forward's loop over blocks of 16 channels, the second that
+ * of conv_pointwise_forward (bias first, then one FMA per input channel
+ * in order), so the output is bit for bit that of the two kernels.  OC1 <= PAIR_C and both OC1 and OC2 multiples of 16
  * (nn_conv2d_pair_fits).  Dimension 0 over the 16-column vectors of a
  * row, 1 over OH, 2 over B. */
 #define PAIR_C 64
@@ -680,11 +679,10 @@ __kernel void conv_c1_pair_forward(__global float *y, ulong yo, __global const f
  * whose loads run one row past the plane (xq has Wq + 16 floats of
  * slack).  Dimension 0 over the blocks of 8 output channels, 1 over the
  * 16-column vectors of a row, 2 over G times the pairs of rows: the
- * blocks that read the same input run one after the other (for a 1x1
- * conv, which reads its input in place, a third less time than with the
- * blocks outermost: srcnn apply, TOMOGAN_CL_TIMING=1).  A 1x1 conv
- * passes x itself as the planes of a group of one image (nn/conv.c
- * pointwise_planes), with W + 16 floats of room after it. */
+ * blocks that read the same input run one after the other (for SRCNN's
+ * 1x1 conv, which this kernel then ran on its input in place, a third
+ * less time than with the blocks outermost: srcnn apply,
+ * TOMOGAN_CL_TIMING=1). */
 /* floor(a / b) for b > 0, any sign of a (nn/conv.c's floordiv). */
 static int floor_div(int a, int b)
 {
@@ -737,6 +735,61 @@ __kernel void conv_planes_forward(__global float *y, ulong yo, __global const fl
 			        act16(b##o, act, slope));                             \
 	}
 	PL8_EACH(PL8_STORE)
+}
+
+/* y [B, OC, S] = act(w * x (+ b if has_b)) for a 1x1 conv (stride 1, no
+ * padding) of x [B, C, S], S = H*W taken as one row per channel, the
+ * weights wt [C, OC] (+ 16 floats of slack).  A work-item computes 8
+ * output channels for PWF_RUNS runs of 32 pixels of one image: per run
+ * and input channel, 2 vector loads and 8 weight broadcasts for 16 FMAs
+ * (conv_planes_forward's loop without the rows: the vectors do not stop
+ * at the end of an image row, so SRCNN's 33x33 windows fill 35 runs
+ * where rows of 16 columns took 51 with a third of the lanes idle).  The
+ * accumulators start from the bias and take the input channels in order.
+ * The last run of an image reads and stores only its own pixels, so
+ * nothing past the tensors is read.  Per batch, one launch: at SRCNN's
+ * 16 x 32^2 training batches this replaced 16 launches or GEMMs per
+ * image (srcnn train, TOMOGAN_CL_TIMING=1).  Dimension 0 over the blocks
+ * of 8 output channels, 1 over the groups of PWF_RUNS runs, 2 over B. */
+#define PWF_RUNS 4
+__kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const float *x,
+                                     ulong xo, __global const float *wt, ulong wo,
+                                     __global const float *b, ulong bo, int has_b, int OC, int C,
+                                     int S, int act, float slope)
+{
+	int oc0 = (int)get_global_id(0) * 8, n = get_global_id(2);
+	int p0 = (int)get_global_id(1) * 32 * PWF_RUNS;
+	if (oc0 >= OC)
+		return;
+	for (int r = 0; r < PWF_RUNS; r++) {
+		int p = p0 + 32 * r;
+		if (p >= S)
+			break;
+		int n0 = min(16, S - p), n1 = min(16, S - p - 16);
+		__global const float *xp = x + xo + (size_t)n * C * S + p;
+		__global const float *wk = wt + wo + oc0;
+		PL8_EACH(PL8_INIT)
+		if (n1 == 16) {
+			for (int c = 0; c < C; c++, xp += S, wk += OC) {
+				float16 v = vload16(0, xp), u = vload16(0, xp + 16);
+				PL8_EACH(PL8_FMA)
+			}
+		} else {
+			for (int c = 0; c < C; c++, xp += S, wk += OC) {
+				float16 v = load16(xp, n0);
+				float16 u = n1 > 0 ? load16(xp + 16, n1) : (float16)(0.0f);
+				PL8_EACH(PL8_FMA)
+			}
+		}
+		__global float *out = y + yo + ((size_t)n * OC + oc0) * S + p;
+#define PWF_STORE(o)                                                                 \
+	if (oc0 + o < OC) {                                                          \
+		store16(out + (size_t)o * S, n0, act16(a##o, act, slope));            \
+		if (n1 > 0)                                                          \
+			store16(out + (size_t)o * S + 16, n1, act16(b##o, act, slope)); \
+	}
+		PL8_EACH(PWF_STORE)
+	}
 }
 
 /* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b): a work-item
@@ -866,6 +919,66 @@ __kernel void conv_c1_weight(__global float *part, ulong po, __global const floa
 	}
 }
 
+/* Weight gradient of a stride-1 conv with one input channel and a wide
+ * kernel (SRCNN's 9x9) from its input in zero-padded planes xq [B, Hq, Wq]
+ * (embed_phases: row oh + kh, column ow + kw is the input pixel of tap
+ * (kh, kw) for output (oh, ow); Hq >= OH + KH - 1, Wq >= OW + KW - 1, and
+ * 32 floats of slack after the last plane): part [NP, OC, KH*KW] holds,
+ * for images [B*p/NP, B*(p+1)/NP), the sums of dy * x at each tap.  A
+ * work-item takes 4 output channels and runs over the taps in blocks of
+ * 5 of a kernel row; per 16 output columns, 4 gradient vectors and 5
+ * unaligned input windows (no border tests: the planes are padded) feed
+ * 20 FMAs into vector accumulators summed across their lanes per block.
+ * Its images' gradients (4 channels) are read once per block, from the
+ * cache: a work-item covers few images (NP up to 64).  Taps past KW read
+ * the next columns and are not stored, nor are channels past OC (they
+ * read the last one); lanes past OW multiply zeros.  conv_c1_weight with
+ * 9 taps per row kept its accumulators in memory and ran at about 30
+ * GFLOP/s, im2col + a GEMM per image woke OpenBLAS's threads, whose
+ * spinning slowed every kernel after it (srcnn train: 5.6 ms, then 1.2 ms
+ * for this kernel at 16 x 32^2, TOMOGAN_CL_TIMING=1).  Dimension 0 over
+ * the blocks of 4 output channels, 1 over NP. */
+#define PW4_EACH(X) X(0) X(1) X(2) X(3)
+#define WT_EACH(X) X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(0, 4) X(1, 0) X(1, 1) X(1, 2) X(1, 3) \
+	X(1, 4) X(2, 0) X(2, 1) X(2, 2) X(2, 3) X(2, 4) X(3, 0) X(3, 1) X(3, 2) X(3, 3) X(3, 4)
+__kernel void conv_c1_weight_planes(__global float *part, ulong po, __global const float *dy,
+                                    ulong dyo, __global const float *xq, ulong xqo, int B, int NP,
+                                    int OC, int KH, int KW, int Hq, int Wq, int OH, int OW)
+{
+	int oc0 = (int)get_global_id(0) * 4, p = get_global_id(1);
+	if (oc0 >= OC)
+		return;
+	int KK = KH * KW;
+	for (int kh = 0; kh < KH; kh++)
+		for (int kw0 = 0; kw0 < KW; kw0 += 5) {
+#define WT_INIT(o, k) float16 a##o##k = (float16)(0.0f);
+			WT_EACH(WT_INIT)
+			for (int n = B * p / NP; n < B * (p + 1) / NP; n++)
+				for (int oh = 0; oh < OH; oh++) {
+					__global const float *xr =
+					        xq + xqo + ((size_t)n * Hq + oh + kh) * Wq + kw0;
+#define WT_PTR(i)                                                                       \
+	__global const float *g##i =                                                    \
+	        dy + dyo + (((size_t)n * OC + min(oc0 + i, OC - 1)) * OH + oh) * OW;
+					PW4_EACH(WT_PTR)
+					for (int col0 = 0; col0 < OW; col0 += 16) {
+						int nl = min(16, OW - col0);
+#define WT_LOAD(i) float16 d##i = load16(g##i + col0, nl);
+						PW4_EACH(WT_LOAD)
+#define WT_WIN(k) float16 v##k = vload16(0, xr + col0 + k);
+						WT_WIN(0) WT_WIN(1) WT_WIN(2) WT_WIN(3) WT_WIN(4)
+#define WT_FMA(o, k) a##o##k = fma(d##o, v##k, a##o##k);
+						WT_EACH(WT_FMA)
+					}
+				}
+			__global float *out = part + po + ((size_t)p * OC + oc0) * KK + kh * KW + kw0;
+#define WT_STORE(o, k)                                                                  \
+	if (oc0 + o < OC && kw0 + k < KW)                                              \
+		out[(size_t)o * KK + k] = sum16(a##o##k);
+			WT_EACH(WT_STORE)
+		}
+}
+
 /* Weight gradient of a conv with one output channel: part [NP, C*KK] as
  * above.  A work-item takes input channel c: each staged input row gives
  * KW windows, each window one FMA per kernel row kh whose output row
@@ -918,6 +1031,46 @@ __kernel void conv_oc1_weight(__global float *part, ulong po, __global const flo
 	for (int kh = 0; kh < KH && kh < OC1W_K; kh++)
 		for (int kw = 0; kw < KW && kw < OC1W_K; kw++)
 			out[kh * KW + kw] = sum16(acc[kh][kw]);
+}
+
+/* Weight gradient of a 1x1 conv (stride 1, no padding) of x [B, C, S]
+ * into dy [B, OC, S]: part [NP, OC, C] holds, for images [B*p/NP,
+ * B*(p+1)/NP), the sums over the pixels of dy[oc] * x[c].  A work-item
+ * takes 4 output by 4 input channels: per 16 pixels, 8 loads and 16 FMAs
+ * into vector accumulators summed across their lanes at the end (one
+ * GEMM per image took 2-3 times as long at SRCNN's 16 x 32^2: srcnn
+ * train, TOMOGAN_CL_TIMING=1).  Channels past OC or C read the last one
+ * and are not stored.  Dimension 0 over the blocks of 4 input channels,
+ * 1 over those of 4 output channels, 2 over NP. */
+#define PW_EACH(X) X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) \
+	X(2, 0) X(2, 1) X(2, 2) X(2, 3) X(3, 0) X(3, 1) X(3, 2) X(3, 3)
+__kernel void conv_pointwise_weight(__global float *part, ulong po, __global const float *dy,
+                                    ulong dyo, __global const float *x, ulong xo, int B, int NP,
+                                    int OC, int C, int S)
+{
+	int c0 = (int)get_global_id(0) * 4, oc0 = (int)get_global_id(1) * 4, p = get_global_id(2);
+	if (c0 >= C || oc0 >= OC)
+		return;
+#define PW_INIT(o, c) float16 a##o##c = (float16)(0.0f);
+	PW_EACH(PW_INIT)
+	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
+#define PW_PTR(i)                                                                   \
+	__global const float *g##i = dy + dyo + ((size_t)n * OC + min(oc0 + i, OC - 1)) * S; \
+	__global const float *x##i = x + xo + ((size_t)n * C + min(c0 + i, C - 1)) * S;
+		PW4_EACH(PW_PTR)
+		for (int i = 0; i < S; i += 16) {
+			int nl = min(16, S - i);
+#define PW_LOAD(i_) float16 d##i_ = load16(g##i_ + i, nl), v##i_ = load16(x##i_ + i, nl);
+			PW4_EACH(PW_LOAD)
+#define PW_FMA(o, c) a##o##c = fma(d##o, v##c, a##o##c);
+			PW_EACH(PW_FMA)
+		}
+	}
+	__global float *out = part + po + ((size_t)p * OC + oc0) * C + c0;
+#define PW_STORE(o, c)                                                              \
+	if (oc0 + o < OC && c0 + c < C)                                              \
+		out[(size_t)o * C + c] = sum16(a##o##c);
+	PW_EACH(PW_STORE)
 }
 
 /* dw [NW] += the sum over p < NP of part [p, NW]. */

@@ -391,11 +391,13 @@ static int is_pointwise(const nn_conv2d *g)
  * GEMM path spent about 7 s (their share of the sgemm time, and
  * extract_rows): OpenBLAS packs each tap's view of the planes anew, and
  * with K = C small that packing is a quarter of its time.  A 1x1 conv
- * (stride 1, no padding) with OC >= 8 and C <= 128 takes the same kernel
- * on x itself when x's buffer has W + 16 floats of room after the batch
- * (pointwise_planes; SRCNN's workspace has it): no copy, bias and
- * activation in the same pass, about 20% less time than GEMM + bias_act
- * on SRCNN's 64->32 layer at 256x256.
+ * (stride 1, no padding) with OC >= 8 and C <= 128 takes the same loop
+ * with the pixels of an image as one row, conv_pointwise_forward, on x
+ * itself (pointwise_forward): no copy, bias and activation in the same
+ * pass, one launch for the batch.  Its data gradient is that kernel on
+ * dy with the weights transposed, its weight gradient
+ * conv_pointwise_weight (one launch each, where one GEMM per image took
+ * 2-3 times as long at SRCNN's training batches).
  * Weight gradient: for each tap, dW_k [OC, C] += dy_grid [OC, K] xq_k^T
  * over the whole group at once (dy_grid holds zeros at the dropped
  * positions).  Data gradient: stride 1 is the shifted forward of dy with
@@ -573,44 +575,38 @@ static int planes_forward(nn_ctx *ctx, const nn_conv2d *g, const shift_geom *s, 
 	return st;
 }
 
-/* Floats of the buffer of x from its offset on (0 if it cannot be read). */
-static size_t buf_room(nn_buf x)
+/* y = act(conv2d(x) + b) of a 1x1 conv (stride 1, no padding) by
+ * conv_pointwise_forward, one launch for the batch.  With flip, w [C, OC]
+ * holds the weights of the conv whose data gradient this is (as
+ * shifted_forward's flip). */
+static int pointwise_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
+                             int flip, nn_buf b, int act, float slope)
 {
-	size_t size = 0;
-	if (clGetMemObjectInfo(x.mem, CL_MEM_SIZE, sizeof size, &size, NULL) != CL_SUCCESS)
-		return 0;
-	size /= sizeof(float);
-	return size > x.off ? size - x.off : 0;
-}
-
-/* Whether x's buffer has the room conv_planes_forward reads past the last
- * image of a 1x1 conv done in place (W + 16 floats). */
-static int room_after(const nn_conv2d *g, nn_buf x)
-{
-	return buf_room(x) >= (size_t)g->B * g->C * g->H * g->W + g->W + 16;
-}
-
-/* y = act(conv2d(x) + b) of a 1x1 conv by conv_planes_forward reading x
- * itself: an image [C, H, W] is the kernel's planes of a group of one with
- * no padding, so nothing is copied (only where room_after(g, x)). */
-static int pointwise_planes(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
-                            nn_buf b, int act, float slope)
-{
-	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
-	shift_geom s = { .qh0 = 0, .qw0 = 0, .Hq = g->H, .Wq = g->W, .phases = 1,
-	                 .pl = (size_t)g->H * g->W, .N = (size_t)g->H * g->W, .G = 1 };
+	const char *name = "conv_pointwise_forward";
 	cl_mem wm;
 	int st = nn_scratch_aux(ctx, (size_t)g->C * g->OC + 16, &wm);
 	nn_buf wt = nn_buf_of(wm, 0);
 	if (st == TG_CL_OK)
-		st = taps_cm(ctx, wt, w, g->OC, g->C, 1, 0, 1);
-	cl_kernel k = nn_kernel(ctx, CONV, "conv_planes_forward");
+		st = flip ? taps_cm(ctx, wt, w, g->C, g->OC, 1, 1, 1)
+		          : taps_cm(ctx, wt, w, g->OC, g->C, 1, 0, 1);
+	if (st != TG_CL_OK)
+		return st;
+	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
-	for (int n = 0; n < g->B && st == TG_CL_OK; n++)
-		st = planes_launch(ctx, k, g, &s, nn_at(y, n * ocohw), nn_at(x, n * chw), 1, wt, b,
-		                   act, slope);
-	return st;
+	size_t S = (size_t)g->H * g->W;
+	nn_args a;
+	nn_args_begin(&a, k);
+	arg_forward_head(&a, y, x, wt, b);
+	nn_arg_int(&a, g->OC);
+	nn_arg_int(&a, g->C);
+	nn_arg_int(&a, (int)S);
+	nn_arg_int(&a, act);
+	nn_arg_float(&a, slope);
+	/* 32 * PWF_RUNS pixels per work-item (nn_conv.cl) */
+	size_t global[3] = { ((size_t)g->OC + 7) / 8, (S + 127) / 128, (size_t)g->B };
+	size_t local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
 
 /* Whether conv_planes_forward takes g: 8 output channels per work-item
@@ -909,6 +905,24 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		          : taps(ctx, nn_buf_of(wt, 0), w, g->OC, 1, (int)KK, 0);
 	if (st != TG_CL_OK)
 		return st;
+	/* Stride 1 with padding: the kernel runs on the input zero-padded
+	 * into planes, where its windows lie inside the rows and take the
+	 * path without staging (srcnn train at 32x32 windows: every vector
+	 * was staged, TOMOGAN_CL_TIMING=1 about 30% less time).  One pass
+	 * over the one channel: a 1/OC-th of the output's traffic. */
+	nn_conv2d gp = *g;
+	if (g->SH == 1 && g->SW == 1 && (g->PH > 0 || g->PW > 0)) {
+		gp.H = g->OH + g->KH - 1;
+		gp.W = g->OW + g->KW - 1;
+		gp.PH = gp.PW = 0;
+		cl_mem m;
+		if ((st = nn_scratch(ctx, (size_t)g->B * gp.H * gp.W, &m)) != TG_CL_OK ||
+		    (st = embed(ctx, nn_buf_of(m, 0), x, g->B, 1, g->H, g->W, gp.H, gp.W, 1, 1,
+		                -g->PH, -g->PW)) != TG_CL_OK)
+			return st;
+		x = nn_buf_of(m, 0);
+		g = &gp;
+	}
 	nn_args a;
 	nn_args_begin(&a, k);
 	arg_forward_head(&a, y, x, nn_buf_of(wt, 0), b);
@@ -973,6 +987,31 @@ int nn_conv2d_pair_forward(nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2
 	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
 
+/* Parts over the B images of a weight gradient of `items` work-items per
+ * part: enough work-items for every core, each long. */
+static size_t parts(size_t items, int B)
+{
+	size_t np = 256 / items;
+	return np < 1 ? 1 : np > (size_t)B ? (size_t)B : np;
+}
+
+/* dw [nw] += the sum of the np parts [np, nw] at off in part
+ * (conv_add_parts). */
+static int add_parts(nn_ctx *ctx, nn_buf dw, cl_mem part, size_t off, size_t nw, size_t np)
+{
+	const char *name = "conv_add_parts";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, dw);
+	nn_arg_buf(&a, nn_buf_of(part, off));
+	nn_arg_int(&a, (int)nw);
+	nn_arg_int(&a, (int)np);
+	return nn_launch1(ctx, k, name, nn_args_end(&a, name), nw);
+}
+
 /* dw += the weight gradient by conv_c1_weight (oc1 = 0) or conv_oc1_weight
  * (oc1 = 1): per-part sums into scratch, then conv_add_parts. */
 static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x, int oc1)
@@ -983,9 +1022,7 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 		return ctx->status;
 	size_t KK = (size_t)g->KH * g->KW, nw = (size_t)g->OC * g->C * KK;
 	size_t items = oc1 ? (size_t)g->C : (size_t)g->C * g->KH * (((size_t)g->OC + 1) / 2);
-	/* Parts over the images: enough work-items for every core, each long. */
-	size_t np = 256 / items;
-	np = np < 1 ? 1 : np > (size_t)g->B ? (size_t)g->B : np;
+	size_t np = parts(items, g->B);
 	cl_mem part;
 	int st = nn_scratch(ctx, np * nw, &part);
 	if (st != TG_CL_OK)
@@ -1005,15 +1042,72 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	size_t local[3] = { 1, 1, 1 };
 	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK)
 		return st;
-	name = "conv_add_parts";
-	if (!(k = nn_kernel(ctx, CONV, name)))
+	return add_parts(ctx, dw, part, 0, nw, np);
+}
+
+/* dw += the weight gradient of a stride-1 conv with one input channel by
+ * conv_c1_weight_planes: x into zero-padded planes (with 48 zeroed floats
+ * of slack), per-part sums, then conv_add_parts. */
+static int c1_weight_planes(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x)
+{
+	const char *name = "conv_c1_weight_planes";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
 		return ctx->status;
+	int Hq = g->OH + g->KH - 1, Wq = g->OW + g->KW - 1;
+	size_t nq = (size_t)g->B * Hq * Wq, nw = (size_t)g->OC * g->KH * g->KW;
+	size_t ob = ((size_t)g->OC + 3) / 4, np = g->B < 64 ? (size_t)g->B : 64;
+	cl_mem m;
+	int st = nn_scratch(ctx, nq + 48 + np * nw, &m);
+	if (st != TG_CL_OK)
+		return st;
+	nn_buf xq = nn_buf_of(m, 0);
+	if ((st = embed(ctx, xq, x, g->B, 1, g->H, g->W, Hq, Wq, 1, 1, -g->PH, -g->PW)) !=
+	            TG_CL_OK ||
+	    (st = nn_fill(ctx, nn_at(xq, nq), 48, 0.0f)) != TG_CL_OK)
+		return st;
+	nn_args a;
 	nn_args_begin(&a, k);
-	nn_arg_buf(&a, dw);
+	nn_arg_buf(&a, nn_at(xq, nq + 48));
+	nn_arg_buf(&a, dy);
+	nn_arg_buf(&a, xq);
+	const int v[9] = { g->B, (int)np, g->OC, g->KH, g->KW, Hq, Wq, g->OH, g->OW };
+	for (int i = 0; i < 9; i++)
+		nn_arg_int(&a, v[i]);
+	size_t global[3] = { ob, np, 1 }, local[3] = { 1, 1, 1 };
+	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK)
+		return st;
+	return add_parts(ctx, dw, m, nq + 48, nw, np);
+}
+
+/* dw += the weight gradient of a 1x1 conv by conv_pointwise_weight: per-part
+ * sums into scratch, then conv_add_parts. */
+static int pointwise_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x)
+{
+	const char *name = "conv_pointwise_weight";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	size_t nw = (size_t)g->OC * g->C, cb = ((size_t)g->C + 3) / 4, ob = ((size_t)g->OC + 3) / 4;
+	size_t np = parts(cb * ob, g->B);
+	cl_mem part;
+	int st = nn_scratch(ctx, np * nw, &part);
+	if (st != TG_CL_OK)
+		return st;
+	nn_args a;
+	nn_args_begin(&a, k);
 	nn_arg_buf(&a, nn_buf_of(part, 0));
-	nn_arg_int(&a, (int)nw);
+	nn_arg_buf(&a, dy);
+	nn_arg_buf(&a, x);
+	nn_arg_int(&a, g->B);
 	nn_arg_int(&a, (int)np);
-	return nn_launch1(ctx, k, name, nn_args_end(&a, name), nw);
+	nn_arg_int(&a, g->OC);
+	nn_arg_int(&a, g->C);
+	nn_arg_int(&a, g->H * g->W);
+	size_t global[3] = { cb, ob, np }, local[3] = { 1, 1, 1 };
+	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK)
+		return st;
+	return add_parts(ctx, dw, part, 0, nw, np);
 }
 
 /* dx of a stride-1 conv with one output channel: conv_c1_forward on dy
@@ -1046,8 +1140,8 @@ int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, n
 	}
 	if (direct_c1(ctx, g))
 		return c1_forward(ctx, g, y, x, w, b, 0, act, slope);
-	if (is_pointwise(g) && planes_ok(ctx, g) && room_after(g, x))
-		return pointwise_planes(ctx, g, y, x, w, b, act, slope);
+	if (is_pointwise(g) && planes_ok(ctx, g))
+		return pointwise_forward(ctx, g, y, x, w, 0, b, act, slope);
 	if (is_pointwise(g)) {
 		for (int n = 0; n < g->B && st == TG_CL_OK; n++)
 			st = nn_gemm(ctx, "conv2d 1x1", 0, 0, g->OC, ohw, g->C, 1.0f, w, g->C,
@@ -1134,16 +1228,35 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 	}
 	if (g->OC == 1)
 		return oc1_backward(ctx, g, dx, dw, dy, x, w);
-	/* The weight gradient of a 9x9 kernel runs faster as im2col + GEMM
-	 * (bench_conv -d 0|1: SRCNN's first layer 59 against 75 ms); 3x3 is
-	 * faster direct (26 against 31 ms; stride 2: 13 against 16). */
-	if (direct_c1(ctx, g) && g->KW <= DIRECT_W_K && nn_has(dw)) {
-		if ((st = direct_weight(ctx, g, dw, dy, x, 0)) != TG_CL_OK || !nn_has(dx))
+	/* The weight gradient of kernels up to 5 wide by conv_c1_weight (3x3:
+	 * 26 against 31 ms for im2col + GEMM, bench_conv -d 0|1; stride 2: 13
+	 * against 16), of wider ones at stride 1 (SRCNN's 9x9) from padded
+	 * planes (c1_weight_planes; im2col + GEMM otherwise). */
+	if (direct_c1(ctx, g) && nn_has(dw) &&
+	    (g->KW <= DIRECT_W_K || (g->SH == 1 && g->SW == 1))) {
+		st = g->KW <= DIRECT_W_K ? direct_weight(ctx, g, dw, dy, x, 0)
+		                         : c1_weight_planes(ctx, g, dw, dy, x);
+		if (st != TG_CL_OK || !nn_has(dx))
 			return st;
 		dw = NN_NONE;   /* the data gradient below */
 	}
 	if (is_pointwise(g)) {
-		for (int n = 0; n < g->B && st == TG_CL_OK; n++) {
+		/* dx = the 1x1 conv of dy with w transposed; both gradients in
+		 * one launch for the batch where the kernels take them */
+		nn_conv2d t = { .B = g->B, .C = g->OC, .H = g->H, .W = g->W, .OC = g->C, .KH = 1,
+		                .KW = 1, .SH = 1, .SW = 1, .OH = g->H, .OW = g->W };
+		if (nn_has(dw) && ctx->conv_direct) {
+			if ((st = pointwise_weight(ctx, g, dw, dy, x)) != TG_CL_OK)
+				return st;
+			dw = NN_NONE;
+		}
+		if (nn_has(dx) && planes_ok(ctx, &t)) {
+			if ((st = pointwise_forward(ctx, &t, dx, dy, w, 1, NN_NONE, NN_ACT_NONE, 0.0f)) !=
+			    TG_CL_OK)
+				return st;
+			dx = NN_NONE;
+		}
+		for (int n = 0; n < g->B && st == TG_CL_OK && (nn_has(dw) || nn_has(dx)); n++) {
 			nn_buf dyn = nn_at(dy, n * ocohw);
 			if (nn_has(dw))
 				st = nn_gemm(ctx, "conv2d 1x1 weight gradient", 0, 1, g->OC, g->C, ohw, 1.0f,

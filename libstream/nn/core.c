@@ -367,11 +367,7 @@ int nn_bias_grad(nn_ctx *ctx, nn_buf db, nn_buf dy, int B, int OC, int S)
 	nn_arg_int(&a, B);
 	nn_arg_int(&a, OC);
 	nn_arg_int(&a, S);
-	int st = nn_args_end(&a, "bias_grad");
-	if (st != TG_CL_OK)
-		return st;
-	st = nn_run_groups(ctx, k, (size_t)OC, 1);
-	return st == TG_CL_OK ? st : nn_fail_cl(st, "bias_grad");
+	return nn_launch1(ctx, k, "bias_grad", nn_args_end(&a, "bias_grad"), (size_t)OC);
 }
 
 /* ---- parameter arena ---- */

@@ -115,10 +115,9 @@ int sr_ws_alloc(nn_ctx *ctx, sr_ws *ws, int B, int H, int W, int train)
 	ws->train = train;
 	size_t px = (size_t)B * (size_t)H * (size_t)W;
 	int st;
-	/* a1 has W + 16 floats of slack: the 1x1 conv then reads it in place
-	 * (nn/conv.c pointwise_planes).  Inference with 9-1-5 does not use
-	 * a1 (nn_conv2d_pair_forward) unless the direct kernels are off. */
-	if ((st = grab(ctx, &ws->x, px)) || (st = grab(ctx, &ws->a1, px * SR_C1 + W + 16)) ||
+	/* Inference with 9-1-5 does not use a1 (nn_conv2d_pair_forward)
+	 * unless the direct kernels are off. */
+	if ((st = grab(ctx, &ws->x, px)) || (st = grab(ctx, &ws->a1, px * SR_C1)) ||
 	    (st = grab(ctx, &ws->a2, px * SR_C2)) || (st = grab(ctx, &ws->y, px)))
 		goto fail;
 	if (train && ((st = grab(ctx, &ws->t, px)) || (st = grab(ctx, &ws->d1, px * SR_C1)) ||
