@@ -608,7 +608,8 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * saves writing and reading back 4*OC1 bytes per pixel.  The first conv
  * is conv_c1_forward's loop over blocks of 16 channels, the second that
  * of conv_pointwise_forward (bias first, then one FMA per input channel
- * in order), so the output is bit for bit that of the two kernels.  OC1 <= PAIR_C and both OC1 and OC2 multiples of 16
+ * in order), so the output is bit for bit that of the two kernels.
+ * OC1 <= PAIR_C and both OC1 and OC2 multiples of 16
  * (nn_conv2d_pair_fits).  Dimension 0 over the 16-column vectors of a
  * row, 1 over OH, 2 over B. */
 #define PAIR_C 64
@@ -923,7 +924,7 @@ __kernel void conv_c1_weight(__global float *part, ulong po, __global const floa
  * kernel (SRCNN's 9x9) from its input in zero-padded planes xq [B, Hq, Wq]
  * (embed_phases: row oh + kh, column ow + kw is the input pixel of tap
  * (kh, kw) for output (oh, ow); Hq >= OH + KH - 1, Wq >= OW + KW - 1, and
- * 32 floats of slack after the last plane): part [NP, OC, KH*KW] holds,
+ * 48 zeroed floats after the last plane): part [NP, OC, KH*KW] holds,
  * for images [B*p/NP, B*(p+1)/NP), the sums of dy * x at each tap.  A
  * work-item takes 4 output channels and runs over the taps in blocks of
  * 5 of a kernel row; per 16 output columns, 4 gradient vectors and 5

@@ -475,6 +475,15 @@ static int embed(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int H, int W
 	                  (size_t)SH * SW * C * G);
 }
 
+/* dst [B, OH+KH-1, OW+KW-1] = the one input channel of the stride-1 conv g
+ * zero-padded: row oh + kh, column ow + kw holds the input pixel of tap
+ * (kh, kw) for output (oh, ow). */
+static int embed_padded(nn_ctx *ctx, const nn_conv2d *g, nn_buf dst, nn_buf x)
+{
+	return embed(ctx, dst, x, g->B, 1, g->H, g->W, g->OH + g->KH - 1, g->OW + g->KW - 1, 1, 1,
+	             -g->PH, -g->PW);
+}
+
 /* wt = w regrouped by tap (taps_major in nn_conv.cl). */
 static int taps_cm(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int flip,
                    int cmajor)
@@ -497,6 +506,27 @@ static int taps_cm(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int 
 static int taps(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int flip)
 {
 	return taps_cm(ctx, wt, w, OC, C, KK, flip, 0);
+}
+
+/* wt = the taps of the conv g, from its weights w [OC, C, KH, KW] or, with
+ * flip, from the weights w [C, OC, KH, KW] of the conv whose data
+ * gradient g is. */
+static int taps_of(nn_ctx *ctx, nn_buf wt, nn_buf w, const nn_conv2d *g, int flip, int cmajor)
+{
+	int KK = g->KH * g->KW;
+	return flip ? taps_cm(ctx, wt, w, g->C, g->OC, KK, 1, cmajor)
+	            : taps_cm(ctx, wt, w, g->OC, g->C, KK, 0, cmajor);
+}
+
+/* The stride-1 conv whose forward on dy is the data gradient of the
+ * stride-1 conv g (with g's weights flipped): channels exchanged, padding
+ * K-1-P. */
+static nn_conv2d data_gradient_conv(const nn_conv2d *g)
+{
+	nn_conv2d t = { .B = g->B, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH,
+	                .KW = g->KW, .SH = 1, .SW = 1, .PH = g->KH - 1 - g->PH,
+	                .PW = g->KW - 1 - g->PW, .OH = g->H, .OW = g->W };
+	return t;
 }
 
 /* Offsets and betas of a sequence of GEMMs (tg_gemm_seq). */
@@ -587,8 +617,7 @@ static int pointwise_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x
 	int st = nn_scratch_aux(ctx, (size_t)g->C * g->OC + 16, &wm);
 	nn_buf wt = nn_buf_of(wm, 0);
 	if (st == TG_CL_OK)
-		st = flip ? taps_cm(ctx, wt, w, g->C, g->OC, 1, 1, 1)
-		          : taps_cm(ctx, wt, w, g->OC, g->C, 1, 0, 1);
+		st = taps_of(ctx, wt, w, g, flip, 1);
 	if (st != TG_CL_OK)
 		return st;
 	cl_kernel k = nn_kernel(ctx, CONV, name);
@@ -634,8 +663,7 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	int st = nn_scratch_aux(ctx, (size_t)KK * g->C * g->OC + 16, &wm);
 	nn_buf wt = nn_buf_of(wm, 0);
 	if (st == TG_CL_OK)
-		st = flip ? taps_cm(ctx, wt, w, g->C, g->OC, KK, 1, planes)
-		          : taps_cm(ctx, wt, w, g->OC, g->C, KK, 0, planes);
+		st = taps_of(ctx, wt, w, g, flip, planes);
 	if (st != TG_CL_OK)
 		return st;
 	if (planes)
@@ -917,8 +945,7 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		gp.PH = gp.PW = 0;
 		cl_mem m;
 		if ((st = nn_scratch(ctx, (size_t)g->B * gp.H * gp.W, &m)) != TG_CL_OK ||
-		    (st = embed(ctx, nn_buf_of(m, 0), x, g->B, 1, g->H, g->W, gp.H, gp.W, 1, 1,
-		                -g->PH, -g->PW)) != TG_CL_OK)
+		    (st = embed_padded(ctx, g, nn_buf_of(m, 0), x)) != TG_CL_OK)
 			return st;
 		x = nn_buf_of(m, 0);
 		g = &gp;
@@ -1046,8 +1073,12 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 }
 
 /* dw += the weight gradient of a stride-1 conv with one input channel by
- * conv_c1_weight_planes: x into zero-padded planes (with 48 zeroed floats
- * of slack), per-part sums, then conv_add_parts. */
+ * conv_c1_weight_planes: x into zero-padded planes (embed_padded) with 48
+ * zeroed floats of slack (a last partial vector's windows reach up to 19
+ * floats past the last plane, and their products must be 0, not NaN),
+ * per-part sums (parts of one image up to 64 images, so a work-item's
+ * gradients stay in the cache across its tap blocks), then
+ * conv_add_parts. */
 static int c1_weight_planes(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x)
 {
 	const char *name = "conv_c1_weight_planes";
@@ -1062,8 +1093,7 @@ static int c1_weight_planes(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf d
 	if (st != TG_CL_OK)
 		return st;
 	nn_buf xq = nn_buf_of(m, 0);
-	if ((st = embed(ctx, xq, x, g->B, 1, g->H, g->W, Hq, Wq, 1, 1, -g->PH, -g->PW)) !=
-	            TG_CL_OK ||
+	if ((st = embed_padded(ctx, g, xq, x)) != TG_CL_OK ||
 	    (st = nn_fill(ctx, nn_at(xq, nq), 48, 0.0f)) != TG_CL_OK)
 		return st;
 	nn_args a;
@@ -1114,9 +1144,7 @@ static int pointwise_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf d
  * with the weights flipped and padding K-1-P. */
 static int oc1_data_flipped(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dy, nn_buf w)
 {
-	nn_conv2d t = { .B = g->B, .C = 1, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH,
-	                .KW = g->KW, .SH = 1, .SW = 1, .PH = g->KH - 1 - g->PH,
-	                .PW = g->KW - 1 - g->PW, .OH = g->H, .OW = g->W };
+	nn_conv2d t = data_gradient_conv(g);
 	return c1_forward(ctx, &t, dx, dy, w, NN_NONE, 1, NN_ACT_NONE, 0.0f);
 }
 
@@ -1176,9 +1204,7 @@ int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, n
 /* dx = conv2d(dy, flipped w) with padding K-1-P, for a stride-1 conv2d. */
 static int flipped_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dy, nn_buf w)
 {
-	nn_conv2d t = { .B = g->B, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH,
-	                .KW = g->KW, .SH = 1, .SW = 1, .PH = g->KH - 1 - g->PH,
-	                .PW = g->KW - 1 - g->PW, .OH = g->H, .OW = g->W };
+	nn_conv2d t = data_gradient_conv(g);
 	if (shiftable(ctx, &t))
 		return shifted_forward(ctx, &t, dx, dy, w, 1, NN_NONE, NN_ACT_NONE, 0.0f);
 	size_t nw = (size_t)g->OC * g->C * g->KH * g->KW;
@@ -1243,8 +1269,7 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 	if (is_pointwise(g)) {
 		/* dx = the 1x1 conv of dy with w transposed; both gradients in
 		 * one launch for the batch where the kernels take them */
-		nn_conv2d t = { .B = g->B, .C = g->OC, .H = g->H, .W = g->W, .OC = g->C, .KH = 1,
-		                .KW = 1, .SH = 1, .SW = 1, .OH = g->H, .OW = g->W };
+		nn_conv2d t = data_gradient_conv(g);
 		if (nn_has(dw) && ctx->conv_direct) {
 			if ((st = pointwise_weight(ctx, g, dw, dy, x)) != TG_CL_OK)
 				return st;

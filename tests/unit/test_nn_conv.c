@@ -252,9 +252,12 @@ static const conv_case cases[] = {
 	  1 },
 	/* kernels wider than 5 at stride 1: the weight gradient from padded
 	 * planes (conv_c1_weight_planes), taps in blocks of 5 per kernel row,
-	 * output channels in blocks of 4 (10 leaves a partial block) */
+	 * output channels in blocks of 4 (10 leaves a partial block); at
+	 * most 64 parts, so 66 images give parts of two */
 	{ "conv2d 7x7 p(2,3) direct, one input channel, wide taps", 3, 1, 6, 19, 10, 7, 7, 1, 1, 2,
 	  3, 0, 0, 1, 0, 1 },
+	{ "conv2d 7x7 p3 direct, one input channel, wide taps, 66 images", 66, 1, 4, 6, 8, 7, 7, 1,
+	  1, 3, 3, 0, 0, 1, 0, 1 },
 	{ "conv2d 1x11 p(0,5) direct, one input channel, wide taps", 2, 1, 3, 40, 9, 1, 11, 1, 1, 0,
 	  5, 0, 0, 0, 0, 1 },
 	{ "conv2d 5x5 p2 direct, one output channel", 2, 5, 19, 35, 1, 5, 5, 1, 1, 2, 2, 0, 0, 1, 0,
@@ -454,7 +457,7 @@ int main(void)
 	tg_gemm_set_backend(other);
 	printf("# GEMM backend forced to %s\n", other == TG_GEMM_CLBLAST ? "CLBlast" : "OpenBLAS");
 	linear_case(ctx, 3, 17, 5, 1);
-	static const int again[] = { 0, 2, 4, 17, 18, 23, 31, 38 };
+	static const int again[] = { 0, 2, 4, 17, 18, 23, 31, 39 };
 	for (size_t i = 0; i < sizeof again / sizeof again[0]; i++)
 		run_conv(ctx, &cases[again[i]], 7);
 	tg_gemm_set_backend(TG_GEMM_AUTO);
