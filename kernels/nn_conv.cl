@@ -1086,3 +1086,158 @@ __kernel void conv_add_parts(__global float *dw, ulong dwo, __global const float
 		s += part[po + (size_t)p * NW + k];
 	dw[dwo + k] += s;
 }
+
+/* dst [G, Hd, Wd, Cp] = src [G, C, H, W] with the channels last, pixel
+ * (r, j) of an image at row r, column j of its Hd x Wd grid, zero past H,
+ * W and C: an output gradient as conv_grid_weight reads it, the Cp
+ * channels of a grid position contiguous.  One work-item per grid row:
+ * dimension 0 over Hd, 1 over G. */
+__kernel void embed_channels_last(__global float *dst, ulong dso, __global const float *src,
+                                  ulong sro, int C, int H, int W, int Hd, int Wd, int Cp)
+{
+	int r = get_global_id(0), g = get_global_id(1);
+	if (r >= Hd)
+		return;
+	__global float *out = dst + dso + ((size_t)g * Hd + r) * Wd * Cp;
+	if (r >= H) {
+		for (int i = 0; i < Wd * Cp; i++)
+			out[i] = 0.0f;
+		return;
+	}
+	for (int c = 0; c < Cp; c++) {
+		__global const float *in = src + sro + (((size_t)g * C + min(c, C - 1)) * H + r) * W;
+		int w = c < C ? W : 0;
+		for (int j = 0; j < w; j++)
+			out[(size_t)j * Cp + c] = in[j];
+		for (int j = w; j < Wd; j++)
+			out[(size_t)j * Cp + c] = 0.0f;
+	}
+}
+
+/* Weight gradient of a conv from the phase planes of its input, xq
+ * [SH*SW, C, G, Hq, Wq] as conv_planes_forward reads them, and its output
+ * gradient on the same grid with the channels last, dyt [G*Hq*Wq, OCp]
+ * (embed_channels_last: zero at the positions past OH or OW and at the
+ * channels past OC): tap (kh, kw) of dw[oc, c] is the sum over the grid
+ * positions n < N of dyt[n, oc] * xq[c][view + n], the view being where
+ * the forward reads that tap.  part [NP, KK, C, OCp] holds, for part p,
+ * the sums over the positions [N*p/NP, N*(p+1)/NP).  A work-item takes 32
+ * output channels (two vectors) of a part and walks it in chunks of
+ * GW_CHUNK positions; per chunk, block of 8 input channels and tap, it
+ * loads 16 accumulators from part (zeros in the first chunk), and per
+ * position 2 vectors of dyt and 8 floats of xq for 16 FMAs, then stores
+ * them back.  A chunk's dyt (16 KiB) stays in L1 over all channel blocks
+ * and taps, so each of dy and x is read from memory about once per
+ * block of 32 output channels (one GEMM per tap read both once per tap).
+ * Channels past C read the last one and are not stored.  Dimension 0
+ * over the blocks of 32 output channels, 1 over NP (NP <= N). */
+#define GW_CHUNK 128
+__kernel void conv_grid_weight(__global float *part, ulong po, __global const float *dyt,
+                               ulong dto, __global const float *xq, ulong xqo, int C, int OCp,
+                               int G, int KH, int KW, int SH, int SW, int PH, int PW, int qh0,
+                               int qw0, int Hq, int Wq, int N, int NP)
+{
+	int o0 = (int)get_global_id(0) * 32, p = get_global_id(1);
+	int KK = KH * KW;
+	int n0 = (int)((long)N * p / NP), n1 = (int)((long)N * (p + 1) / NP);
+	size_t cs = (size_t)G * Hq * Wq;
+	__global float *pp = part + po + (size_t)p * KK * C * OCp + o0;
+	for (int n = n0; n < n1; n += GW_CHUNK) {
+		int m = min(GW_CHUNK, n1 - n);
+		__global const float *d = dyt + dto + (size_t)n * OCp + o0;
+		for (int c0 = 0; c0 < C; c0 += 8) {
+			for (int k = 0; k < KK; k++) {
+				int kh = k / KW, kw = k - kh * KW;
+				int qh = floor_div(kh - PH, SH), rh = kh - PH - qh * SH;
+				int qw = floor_div(kw - PW, SW), rw = kw - PW - qw * SW;
+				__global const float *v = xq + xqo + (size_t)(rh * SW + rw) * C * cs +
+				                          (size_t)(qh - qh0) * Wq + (qw - qw0) + n;
+				__global float *out = pp + ((size_t)k * C + c0) * OCp;
+#define GW_INIT(j)                                                                  \
+	__global const float *x##j = v + (size_t)min(c0 + j, C - 1) * cs;          \
+	int in##j = n > n0 && c0 + j < C;                                          \
+	float16 a##j = in##j ? vload16(0, out + j * OCp) : (float16)(0.0f);        \
+	float16 b##j = in##j ? vload16(0, out + j * OCp + 16) : (float16)(0.0f);
+				PL8_EACH(GW_INIT)
+				for (int t = 0; t < m; t++) {
+					float16 d0 = vload16(0, d + (size_t)t * OCp);
+					float16 d1 = vload16(0, d + (size_t)t * OCp + 16);
+#define GW_FMA(j)                                                                   \
+	{                                                                           \
+		float16 s_ = (float16)(x##j[t]);                                    \
+		a##j = fma(s_, d0, a##j);                                           \
+		b##j = fma(s_, d1, b##j);                                           \
+	}
+					PL8_EACH(GW_FMA)
+				}
+#define GW_STORE(j)                                                                 \
+	if (c0 + j < C) {                                                          \
+		vstore16(a##j, 0, out + j * OCp);                                  \
+		vstore16(b##j, 0, out + j * OCp + 16);                             \
+	}
+				PL8_EACH(GW_STORE)
+			}
+		}
+	}
+}
+
+/* dw [OC, C, KK] += the sum over p < NP of part [p, KK, C, OCp]
+ * (conv_grid_weight).  One work-item per element of a part: dimension 0
+ * over KK*C*OCp; those of the channels past OC add nothing. */
+__kernel void conv_grid_weight_add(__global float *dw, ulong dwo, __global const float *part,
+                                   ulong po, int OC, int C, int KK, int OCp, int NP)
+{
+	int i = get_global_id(0), n = KK * C * OCp;
+	if (i >= n)
+		return;
+	int oc = i % OCp, r = i / OCp, c = r % C, k = r / C;
+	if (oc >= OC)
+		return;
+	float s = 0.0f;
+	for (int p = 0; p < NP; p++)
+		s += part[po + (size_t)p * n + i];
+	dw[dwo + ((size_t)oc * C + c) * KK + k] += s;
+}
+
+/* embed_phases for SW = 2: one work-item per row r of the two column
+ * phases of (rh, c, g), both from one pass over the source row, which
+ * embed_phases reads once per phase (from memory: the phases' planes are
+ * far apart in its index space).  Dimension 0 over Hd, 1 over SH*C*G. */
+__kernel void embed_phases_pairs(__global float *dst, ulong dso, __global const float *src,
+                                 ulong sro, int G, int C, int H, int W, int Hd, int Wd, int SH,
+                                 int qh0, int qw0)
+{
+	int r = get_global_id(0), q = get_global_id(1);
+	if (r >= Hd)
+		return;
+	int g = q % G, c = (q / G) % C, rh = q / (G * C);
+	size_t plane = (size_t)Hd * Wd;
+	__global float *o0 = dst + dso + (((size_t)rh * 2 * C + c) * G + g) * plane + (size_t)r * Wd;
+	__global float *o1 = o0 + (size_t)C * G * plane;
+	int sr = SH * (r + qh0) + rh;
+	if (sr < 0 || sr >= H) {
+		for (int j = 0; j < Wd; j++)
+			o0[j] = o1[j] = 0.0f;
+		return;
+	}
+	__global const float *in = src + sro + ((size_t)(g * C + c) * H + sr) * (size_t)W;
+	/* column j of phase rw holds source column 2*(j + qw0) + rw; both
+	 * inside the row for j in [lo, hi) */
+	int lo = clamp(-qw0, 0, Wd), hi = clamp(floor_div(W - 2, 2) - qw0 + 1, lo, Wd);
+	for (int j = 0; j < lo; j++) {
+		int s = 2 * (j + qw0);
+		o0[j] = s >= 0 && s < W ? in[s] : 0.0f;
+		o1[j] = s + 1 >= 0 && s + 1 < W ? in[s + 1] : 0.0f;
+	}
+	__global const float *p = in + 2 * qw0;
+	for (int j = lo; j < hi; j++) {
+		float2 v = vload2(j, p);
+		o0[j] = v.s0;
+		o1[j] = v.s1;
+	}
+	for (int j = hi; j < Wd; j++) {
+		int s = 2 * (j + qw0);
+		o0[j] = s >= 0 && s < W ? in[s] : 0.0f;
+		o1[j] = s + 1 >= 0 && s + 1 < W ? in[s + 1] : 0.0f;
+	}
+}

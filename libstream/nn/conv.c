@@ -400,7 +400,10 @@ static int is_pointwise(const nn_conv2d *g)
  * 2-3 times as long at SRCNN's training batches).
  * Weight gradient: for each tap, dW_k [OC, C] += dy_grid [OC, K] xq_k^T
  * over the whole group at once (dy_grid holds zeros at the dropped
- * positions).  Data gradient: stride 1 is the shifted forward of dy with
+ * positions); with OC >= 16 and at most 2304 taps times input channels
+ * (ctx->conv_direct) all taps in one kernel, conv_grid_weight, on dy_grid
+ * with the channels last (grid_weight: 155 -> 200 GFLOP/s backward for
+ * the 64x64 generator's 64->64 layer).  Data gradient: stride 1 is the shifted forward of dy with
  * the flipped weights; other strides run the adjoint, dxq_k [C, N] +=
  * W_k^T dy_grid, then gather dx from the phase planes. */
 
@@ -429,7 +432,9 @@ typedef struct shift_geom {
 	int G;            /* images per group */
 } shift_geom;
 
-static void shift_plan(const nn_ctx *ctx, const nn_conv2d *g, shift_geom *s)
+/* The geometry of g's phase planes, and the images per group when each
+ * also needs oc floats per grid position besides its planes. */
+static void shift_plan_oc(const nn_ctx *ctx, const nn_conv2d *g, int oc, shift_geom *s)
 {
 	s->qh0 = floordiv(-g->PH, g->SH);
 	s->qw0 = floordiv(-g->PW, g->SW);
@@ -439,8 +444,14 @@ static void shift_plan(const nn_ctx *ctx, const nn_conv2d *g, shift_geom *s)
 	s->pl = (size_t)s->Hq * s->Wq;
 	s->N = (size_t)(g->OH - 1) * s->Wq + g->OW;
 	size_t most = ctx->shift_elems ? ctx->shift_elems : SHIFT_MAX_ELEMS;
-	size_t per = ((size_t)s->phases * g->C + g->OC) * s->pl, n = most / per;
+	size_t per = ((size_t)s->phases * g->C + oc) * s->pl, n = most / per;
 	s->G = n < 1 ? 1 : n > (size_t)g->B ? g->B : (int)n;
+}
+
+/* ... with the output grid of the shifted GEMMs (OC floats per position). */
+static void shift_plan(const nn_ctx *ctx, const nn_conv2d *g, shift_geom *s)
+{
+	shift_plan_oc(ctx, g, g->OC, s);
 }
 
 /* Tap k: the start of its view in the phase planes of one image (phase
@@ -461,7 +472,10 @@ static size_t tap_view(const nn_conv2d *g, const shift_geom *s, int k, int G)
 static int embed(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int H, int W, int Hd,
                  int Wd, int SH, int SW, int qh0, int qw0)
 {
-	cl_kernel k = nn_kernel(ctx, CONV, "embed_phases");
+	/* column stride 2: both column phases of a row in one pass over it */
+	const int pairs = SW == 2;
+	const char *name = pairs ? "embed_phases_pairs" : "embed_phases";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
 	nn_args a;
@@ -470,9 +484,10 @@ static int embed(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int H, int W
 	nn_arg_buf(&a, src);
 	const int v[10] = { G, C, H, W, Hd, Wd, SH, SW, qh0, qw0 };
 	for (int i = 0; i < 10; i++)
-		nn_arg_int(&a, v[i]);
-	return nn_launch2(ctx, k, "embed_phases", nn_args_end(&a, "embed_phases"), (size_t)Hd,
-	                  (size_t)SH * SW * C * G);
+		if (!pairs || i != 7)
+			nn_arg_int(&a, v[i]);
+	return nn_launch2(ctx, k, name, nn_args_end(&a, name), (size_t)Hd,
+	                  (size_t)SH * (pairs ? 1 : SW) * C * G);
 }
 
 /* dst [B, OH+KH-1, OW+KW-1] = the one input channel of the stride-1 conv g
@@ -823,6 +838,103 @@ static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 		nn_arg_int(&a, g->C);
 		nn_arg_int(&a, KK);
 		st = nn_launch1(ctx, k, "taps_accumulate", nn_args_end(&a, "taps_accumulate"), nw);
+	}
+	return st;
+}
+
+/* The weight gradient of a shifted conv by conv_grid_weight (OC >= 16,
+ * ctx->conv_direct): per group, the input's phase planes (as the forward's)
+ * and dy on the same grid with the channels last, then per-part sums over
+ * the grid positions, added into dw by conv_grid_weight_add.  It reads dy
+ * and x about once per 32 output channels where one GEMM per tap read
+ * both once per tap, and keeps OpenBLAS's threads out of the step. */
+#define GRID_WEIGHT_ITEMS 64
+#define GRID_WEIGHT_SPAN 2048
+
+/* Taps times input channels at most: a work-item's accumulators (that
+ * many blocks of 32 floats) pass through its cache at every chunk.  With
+ * 9 x 512 (the 256x256 generator's 512->512 layer at 4 x 32^2) the
+ * backward ran at 141-159 GFLOP/s against the GEMMs' 173-207 (bench_conv
+ * -l G256, alternating builds); 9 x 256 gained. */
+#define GRID_WEIGHT_KC 2304
+
+static int grid_weight_ok(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->conv_direct && shiftable(ctx, g) && g->OC >= 16 &&
+	       g->KH * g->KW * g->C <= GRID_WEIGHT_KC;
+}
+
+/* Parts of conv_grid_weight over N grid positions with ob blocks of 32
+ * output channels: enough work-items to share out among the cores, each
+ * of at least GRID_WEIGHT_SPAN positions (conv_grid_weight_add reads
+ * every part whole: with 64 parts of SRCNN 9-5-5's 5x5 64->32 layer at
+ * 16 x 33^2 it took 2.2 ms against the kernel's 9.6). */
+static size_t grid_parts(size_t ob, size_t N)
+{
+	size_t np = GRID_WEIGHT_ITEMS / ob, most = N / GRID_WEIGHT_SPAN;
+	np = np > most ? most : np;
+	return np < 1 ? 1 : np;
+}
+
+static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x)
+{
+	const int OCp = (g->OC + 31) / 32 * 32, KK = g->KH * g->KW;
+	shift_geom s;
+	shift_plan_oc(ctx, g, OCp, &s);
+	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
+	const size_t ob = (size_t)OCp / 32, nw = (size_t)KK * g->C * OCp;
+	const size_t np0 = grid_parts(ob, (size_t)(s.G - 1) * s.pl + s.N);
+	const size_t dtn = (size_t)s.G * s.pl * OCp;
+	cl_mem m;
+	int st = nn_scratch(ctx, np0 * nw + dtn + (size_t)s.G * s.phases * g->C * s.pl, &m);
+	if (st != TG_CL_OK)
+		return st;
+	nn_buf part = nn_buf_of(m, 0), dyt = nn_at(part, np0 * nw), xq = nn_at(dyt, dtn);
+	cl_kernel ek = nn_kernel(ctx, CONV, "embed_channels_last");
+	cl_kernel wk = ek ? nn_kernel(ctx, CONV, "conv_grid_weight") : NULL;
+	cl_kernel ak = wk ? nn_kernel(ctx, CONV, "conv_grid_weight_add") : NULL;
+	if (!ak)
+		return ctx->status;
+	for (int n0 = 0; n0 < g->B && st == TG_CL_OK; n0 += s.G) {
+		int gn = g->B - n0 < s.G ? g->B - n0 : s.G;
+		int N = (int)((size_t)(gn - 1) * s.pl + s.N);
+		size_t np = grid_parts(ob, (size_t)N);
+		st = embed(ctx, xq, nn_at(x, n0 * chw), gn, g->C, g->H, g->W, s.Hq, s.Wq, g->SH, g->SW,
+		           s.qh0, s.qw0);
+		if (st != TG_CL_OK)
+			break;
+		nn_args a;
+		nn_args_begin(&a, ek);
+		nn_arg_buf(&a, dyt);
+		nn_arg_buf(&a, nn_at(dy, n0 * ocohw));
+		const int e[6] = { g->OC, g->OH, g->OW, s.Hq, s.Wq, OCp };
+		for (int i = 0; i < 6; i++)
+			nn_arg_int(&a, e[i]);
+		st = nn_launch2(ctx, ek, "embed_channels_last", nn_args_end(&a, "embed_channels_last"),
+		                (size_t)s.Hq, (size_t)gn);
+		if (st != TG_CL_OK)
+			break;
+		nn_args_begin(&a, wk);
+		nn_arg_buf(&a, part);
+		nn_arg_buf(&a, dyt);
+		nn_arg_buf(&a, xq);
+		const int v[15] = { g->C, OCp, gn, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW,
+		                    s.qh0, s.qw0, s.Hq, s.Wq, N, (int)np };
+		for (int i = 0; i < 15; i++)
+			nn_arg_int(&a, v[i]);
+		const size_t global[3] = { ob, np, 1 }, local[3] = { 1, 1, 1 };
+		st = nn_launch3(ctx, wk, "conv_grid_weight", nn_args_end(&a, "conv_grid_weight"), global,
+		                local);
+		if (st != TG_CL_OK)
+			break;
+		nn_args_begin(&a, ak);
+		nn_arg_buf(&a, dw);
+		nn_arg_buf(&a, part);
+		const int u[5] = { g->OC, g->C, KK, OCp, (int)np };
+		for (int i = 0; i < 5; i++)
+			nn_arg_int(&a, u[i]);
+		st = nn_launch1(ctx, ak, "conv_grid_weight_add", nn_args_end(&a, "conv_grid_weight_add"),
+		                nw);
 	}
 	return st;
 }
@@ -1304,6 +1416,11 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 		if (st != TG_CL_OK || !nn_has(dw))
 			return st;
 		dx = NN_NONE;
+	}
+	if (nn_has(dw) && grid_weight_ok(ctx, g)) {
+		if ((st = grid_weight(ctx, g, dw, dy, x)) != TG_CL_OK || !nn_has(dx))
+			return st;
+		dw = NN_NONE;
 	}
 	if (shiftable(ctx, g)) {
 		cl_mem wt = NULL;

@@ -91,7 +91,8 @@ typedef struct nn_ctx {
 	                       without columns (1, default) or im2col (0) */
 	int conv_direct;    /* conv: direct kernels for C == 1 with OC >= 8, for
 	                       OC == 1, and for the weight gradient of 1x1 convs
-	                       (1, default), or the GEMM paths (0) */
+	                       and of shifted convs with OC >= 16 (1, default),
+	                       or the GEMM paths (0) */
 	int fuse_act;       /* nn_seq forward: a conv2d followed by ReLU/LeakyReLU in
 	                       one pass (1, default) or two (0) */
 	int conv_planes;    /* conv: the forward of shifted convs with OC >= 8 and

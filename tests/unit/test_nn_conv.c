@@ -305,6 +305,14 @@ static const conv_case cases[] = {
 	 * image (its unstaged path) */
 	{ "conv2d 3x3 p1 direct, one output channel, inner bands", 2, 4, 30, 50, 1, 3, 3, 1, 1, 1, 1,
 	  0, 0, 1, 0, 0 },
+	/* the weight gradient of shifted convs with OC >= 16 by
+	 * conv_grid_weight: parts of more than one chunk of 128 grid
+	 * positions (with whole-batch groups), a last block of 32 output
+	 * channels only partly used, input channels not a multiple of 8 */
+	{ "conv2d 3x3 s1 p1 shifted, grid weight in chunks", 2, 12, 48, 50, 40, 3, 3, 1, 1, 1, 1, 0,
+	  0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p1 shifted, grid weight in chunks", 2, 8, 130, 130, 16, 3, 3, 2, 2, 1, 1, 0,
+	  0, 1, 0, 0 },
 };
 
 /* ---- a one-input-channel conv and a 1x1 conv in one pass ---- */
