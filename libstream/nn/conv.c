@@ -1408,9 +1408,13 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 	 * flipped weights: an NN GEMM and im2col instead of a GEMM writing
 	 * C*KH*KW rows of columns and col2im adding them up (measured 5-30 %
 	 * faster on PoCL + OpenBLAS).  Not for few input channels, where that
-	 * convolution would have too few output channels for a good GEMM. */
+	 * convolution would have too few output channels for a good GEMM,
+	 * except one: then it has one output channel and runs as the direct
+	 * kernel conv_oc1_rows (the critic's first layer, whose data gradient
+	 * the gradient penalty needs: one GEMM and col2im per image before). */
+	const nn_conv2d t = data_gradient_conv(g);
 	int flip = nn_has(dx) && ctx->flip_dx && g->SH == 1 && g->SW == 1 && g->PH < g->KH &&
-	           g->PW < g->KW && g->C >= 8;
+	           g->PW < g->KW && (g->C >= 8 || (g->C == 1 && direct_oc1(ctx, &t)));
 	if (flip) {
 		st = flipped_data_gradient(ctx, g, dx, dy, w);
 		if (st != TG_CL_OK || !nn_has(dw))
