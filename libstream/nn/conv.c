@@ -402,9 +402,9 @@ static int is_pointwise(const nn_conv2d *g)
  * over the whole group at once (dy_grid holds zeros at the dropped
  * positions); with OC >= 16 and at most 2304 taps times input channels
  * (ctx->conv_direct) all taps in one kernel, conv_grid_weight, on dy_grid
- * with the channels last (grid_weight: 155 -> 200 GFLOP/s backward for
- * the 64x64 generator's 64->64 layer).  Data gradient: stride 1 is the shifted forward of dy with
- * the flipped weights; other strides run the adjoint, dxq_k [C, N] +=
+ * with the channels last (grid_weight: 143 -> 183-200 GFLOP/s backward
+ * for the 64x64 generator's 64->64 layer).  Data gradient: stride 1 is
+ * the shifted forward of dy with the flipped weights; other strides run the adjoint, dxq_k [C, N] +=
  * W_k^T dy_grid, then gather dx from the phase planes. */
 
 /* Images with fewer grid positions run one GEMM per tap for the group. */
@@ -484,7 +484,7 @@ static int embed(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int H, int W
 	nn_arg_buf(&a, src);
 	const int v[10] = { G, C, H, W, Hd, Wd, SH, SW, qh0, qw0 };
 	for (int i = 0; i < 10; i++)
-		if (!pairs || i != 7)
+		if (!pairs || i != 7)   /* embed_phases_pairs takes no SW */
 			nn_arg_int(&a, v[i]);
 	return nn_launch2(ctx, k, name, nn_args_end(&a, name), (size_t)Hd,
 	                  (size_t)SH * (pairs ? 1 : SW) * C * G);

@@ -45,16 +45,15 @@ void nn_ref_linear_backward(float *dx, float *dW, float *db, const float *dy,
  * multiplies x directly.  Thin convs take register-blocked direct kernels
  * (ctx->conv_direct; strides 1 and 2): C == 1 with OC >= 8 (forward; the
  * weight gradient up to 5 wide, wider ones at stride 1 from padded planes,
- * else by im2col + GEMM), and OC == 1
- * (forward, weight gradient up to 5x5, stride-1 data gradient as the C == 1
- * kernel on dy with flipped weights); the rest of OC == 1 runs the GEMV
- * kernels against the implicit columns.  The weight gradient of a
- * shifted conv with OC >= 16 (and KH*KW*C <= 2304) is one direct kernel
- * for all taps instead of a GEMM per tap (ctx->conv_direct).  The data
- * gradient of a
- * stride-1 conv with C >= 8 is the convolution of dy with the flipped
- * weights (ctx->flip_dx), otherwise the adjoint of the shifted GEMMs, or
- * W^T dy by GEMM and col2im. */
+ * else by im2col + GEMM), and OC == 1 (forward, weight gradient up to 5x5,
+ * stride-1 data gradient as the C == 1 kernel on dy with flipped weights);
+ * the rest of OC == 1 runs the GEMV kernels against the implicit columns.
+ * The weight gradient of a shifted conv with OC >= 16 (and KH*KW*C <= 2304)
+ * is one direct kernel for all taps instead of a GEMM per tap
+ * (ctx->conv_direct).  The data gradient of a stride-1 conv with C >= 8
+ * or C == 1 (then a one-output-channel conv, by the direct kernel) is the
+ * convolution of dy with the flipped weights (ctx->flip_dx), otherwise the
+ * adjoint of the shifted GEMMs, or W^T dy by GEMM and col2im. */
 typedef struct nn_conv2d {
 	int B, C, H, W;
 	int OC, KH, KW;
