@@ -724,6 +724,13 @@ int tg_cl_program_from_source(tg_cl *cl, const char *name, const char *source,
 	struct strbuf src = { 0 }, opts = { 0 };
 	expand_includes(&src, name, source, 0);
 	sb_printf(&opts, "%s", TG_CL_DEFAULT_OPTIONS);
+	/* Denormals flushed to zero in the kernels too (tomogan(7)
+	 * TOMOGAN_DENORMALS; cli.c sets it for the host threads): PoCL sets
+	 * its worker threads' FTZ and DAZ from this option at every launch,
+	 * whatever the thread that made them had. */
+	const char *keep = getenv("TOMOGAN_DENORMALS");
+	if (!keep || strcmp(keep, "keep") != 0)
+		sb_printf(&opts, " -cl-denorms-are-zero");
 	if (options && *options) {
 		sb_add(&opts, " ", 1);
 		sb_add(&opts, options, strlen(options));

@@ -82,6 +82,33 @@ static void test_fill_axpy(void)
 	nn_test_free(nn_buf_of(dy.mem, 0));
 }
 
+/* Kernels flush denormal floats to zero (ocl.c builds them with
+ * -cl-denorms-are-zero unless TOMOGAN_DENORMALS=keep): 1000 times the
+ * denormal 1e-39 is 0, not the normal 1e-36.  PoCL sets its threads' FTZ
+ * and DAZ from that option at every launch; without it a kernel on
+ * denormals ran 150 times slower (srcnn apply on 1e-38-scaled frames). */
+static void test_denormal_kernels(void)
+{
+	size_t n = 1000;
+	const char *env = getenv("TOMOGAN_DENORMALS");
+	int keep = env && strcmp(env, "keep") == 0;
+	float *x = nn_test_alloc(n), *y = nn_test_alloc(n);
+	for (size_t i = 0; i < n; i++)
+		x[i] = 1e-39f, y[i] = 0.0f;
+	nn_buf dx = up(x, n), dy = up(y, n);
+	int st = nn_axpy(ctx, dy, dx, n, 1000.0f);
+	float *got = nn_test_down(ctx, dy, n);
+	size_t nonzero = 0;
+	for (size_t i = 0; i < n; i++)
+		nonzero += got[i] != 0.0f;
+	check(st == TG_CL_OK && nonzero == (keep ? n : 0),
+	      "axpy of denormals (TOMOGAN_DENORMALS %s): %zu of %zu nonzero, %zu expected%s",
+	      keep ? "keep" : "unset", nonzero, n, keep ? n : 0, why(st));
+	free(x), free(y), free(got);
+	nn_test_free(nn_buf_of(dx.mem, 0));
+	nn_test_free(nn_buf_of(dy.mem, 0));
+}
+
 /* ---- activations ---- */
 
 static void test_activations(void)
@@ -543,6 +570,7 @@ int main(void)
 	if (!ctx)
 		return check_finish();
 	test_fill_axpy();
+	test_denormal_kernels();
 	test_activations();
 	test_losses();
 	test_pooling();
