@@ -1241,3 +1241,61 @@ __kernel void embed_phases_pairs(__global float *dst, ulong dso, __global const 
 		o1[j] = s + 1 >= 0 && s + 1 < W ? in[s + 1] : 0.0f;
 	}
 }
+
+/* ---- the data gradient of a strided conv by phases (nn/conv.c
+ * phase_data_gradient) ----
+ * Input pixel ih = SH*i + rh of a conv with stride SH takes the output
+ * rows oh = i + d for the taps kh = rh + PH - SH*d: phase rh of dx is a
+ * stride-1 correlation of dy with those taps, d running over a range
+ * [h0, h0 + nh) (nh may be 0).  Likewise for the columns. */
+
+/* wt = w's taps for the phases of its data gradient: phase (rh, rw) at
+ * wt + (rh*SW + rw)*blk holds [nh*nw, OC, C] (as conv_planes_forward
+ * reads the weights of a conv of OC input and C output channels), its tap
+ * (a, b) being w's (rh + PH - SH*(h0 + a), rw + PW - SW*(w0 + b)).  One
+ * work-item per element of w [OC, C, KH, KW]. */
+__kernel void taps_phases(__global float *wt, ulong wto, __global const float *w, ulong wo,
+                          int OC, int C, int KH, int KW, int SH, int SW, int PH, int PW,
+                          ulong blk)
+{
+	int i = get_global_id(0);
+	if (i >= OC * C * KH * KW)
+		return;
+	int kw = i % KW, r = i / KW, kh = r % KH;
+	r /= KH;
+	int c = r % C, oc = r / C;
+	int qh = floor_div(kh - PH, SH), rh = kh - PH - qh * SH;
+	int qw = floor_div(kw - PW, SW), rw = kw - PW - qw * SW;
+	/* the phase's smallest offsets, and its taps per row */
+	int h0 = -floor_div(KH - 1 - PH - rh, SH), w0 = -floor_div(KW - 1 - PW - rw, SW);
+	int nw = floor_div(PW + rw, SW) - w0 + 1;
+	int a = -qh - h0, b = -qw - w0;
+	wt[wto + (size_t)(rh * SW + rw) * blk + ((size_t)(a * nw + b) * OC + oc) * C + c] =
+		w[wo + i];
+}
+
+/* dx [GC, H, W] (GC = images times channels) from the phases
+ * t [SH*SW, GC, Hm, Wm]: pixel (ih, iw) is pixel (ih / SH, iw / SW) of
+ * phase (ih % SH, iw % SW).  One work-item per row of dx: dimension 0
+ * over H, 1 over GC. */
+__kernel void interleave_phases(__global float *dx, ulong dxo, __global const float *t,
+                                ulong to, int GC, int H, int W, int Hm, int Wm, int SH, int SW)
+{
+	int ih = get_global_id(0), gc = get_global_id(1);
+	if (ih >= H)
+		return;
+	int rh = ih % SH, i = ih / SH;
+	size_t ps = (size_t)GC * Hm * Wm;
+	__global const float *in = t + to + (size_t)rh * SW * ps + ((size_t)gc * Hm + i) * Wm;
+	__global float *out = dx + dxo + ((size_t)gc * H + ih) * W;
+	if (SW == 2) {
+		int n = W / 2;
+		for (int j = 0; j < n; j++)
+			vstore2((float2)(in[j], in[ps + j]), j, out);
+		if (W & 1)
+			out[W - 1] = in[n];
+	} else {
+		for (int iw = 0; iw < W; iw++)
+			out[iw] = in[(iw % SW) * ps + iw / SW];
+	}
+}

@@ -404,7 +404,9 @@ static int is_pointwise(const nn_conv2d *g)
  * (ctx->conv_direct) all taps in one kernel, conv_grid_weight, on dy_grid
  * with the channels last (grid_weight: 143 -> 183-200 GFLOP/s backward
  * for the 64x64 generator's 64->64 layer).  Data gradient: stride 1 is
- * the shifted forward of dy with the flipped weights; other strides run the adjoint, dxq_k [C, N] +=
+ * the shifted forward of dy with the flipped weights; other strides run
+ * one stride-1 conv of dy per phase of dx (phase_data_gradient) or,
+ * beyond conv_planes_forward's reach, the adjoint, dxq_k [C, N] +=
  * W_k^T dy_grid, then gather dx from the phase planes. */
 
 /* Images with fewer grid positions run one GEMM per tap for the group. */
@@ -1342,6 +1344,132 @@ static int flipped_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_
 	return st;
 }
 
+/* ---- the data gradient of a strided conv by phases ----
+ * Input row ih = SH*i + rh takes the output rows oh = i + d of the taps
+ * kh = rh + PH - SH*d, so phase rh of dx (its rows SH*i + rh) is a
+ * stride-1 correlation of dy with nh of the taps, and likewise for the
+ * columns: SH*SW small stride-1 convs of dy whose taps add up to w's
+ * (a 3x3 stride 2 has phases of 1x1, 1x2, 2x1 and 2x2 taps).  Each runs
+ * conv_planes_forward on one zero-padded copy of dy (stride-1 planes
+ * with the smallest offset of all phases at row and column 0) into
+ * phase images of ceil(H/SH) x ceil(W/SW), which interleave_phases
+ * (nn_conv.cl) puts in place.  Against the adjoint (one GEMM W_k^T dy per
+ * tap into phase planes, then gather_phases) this skips OpenBLAS, which
+ * packs each tap's view of dy anew and whose threads spin after the
+ * call. */
+
+/* Phase r of a stride-S conv's data gradient along one axis (kernel K,
+ * padding P): its taps read dy at offsets [*d0, *d0 + *n), *n <= 0 when
+ * no tap falls in the phase. */
+static void phase_taps(int K, int P, int S, int r, int *d0, int *n)
+{
+	*d0 = -floordiv(K - 1 - P - r, S);
+	*n = floordiv(P + r, S) - *d0 + 1;
+}
+
+/* Whether phase_data_gradient takes g: strides above 1, the phase convs
+ * within conv_planes_forward's reach (planes_ok: OC >= 8 and C <= 128 in
+ * their terms, g's C and OC). */
+static int phase_dx_ok(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->conv_planes && shiftable(ctx, g) && (g->SH > 1 || g->SW > 1) &&
+	       g->OC <= PLANES_MAX_C;
+}
+
+/* The extent of all phases' offsets along one axis: the smallest (at
+ * most 0, so that the planes start at or before dy), the largest, and the
+ * most taps of one phase. */
+static void phase_span(int K, int P, int S, int *lo, int *hi, int *most)
+{
+	*lo = 0, *hi = 0, *most = 0;
+	for (int r = 0; r < S; r++) {
+		int d0, n;
+		phase_taps(K, P, S, r, &d0, &n);
+		if (n <= 0)
+			continue;
+		*lo = d0 < *lo ? d0 : *lo;
+		*hi = d0 + n - 1 > *hi ? d0 + n - 1 : *hi;
+		*most = n > *most ? n : *most;
+	}
+}
+
+/* dx = the data gradient of the strided conv g (phase_dx_ok). */
+static int phase_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dy, nn_buf w)
+{
+	int h_lo, h_hi, h_most, w_lo, w_hi, w_most;
+	phase_span(g->KH, g->PH, g->SH, &h_lo, &h_hi, &h_most);
+	phase_span(g->KW, g->PW, g->SW, &w_lo, &w_hi, &w_most);
+	const int phases = g->SH * g->SW;
+	const int Hm = (g->H + g->SH - 1) / g->SH, Wm = (g->W + g->SW - 1) / g->SW;
+	/* dy's planes: row i' holds dy row i' + h_lo; phase rows reach
+	 * Hm - 1 + h_hi */
+	shift_geom s = { .qh0 = h_lo, .qw0 = w_lo, .Hq = Hm + h_hi - h_lo, .Wq = Wm + w_hi - w_lo,
+	                 .phases = 1 };
+	s.pl = (size_t)s.Hq * s.Wq;
+	const size_t mhw = (size_t)Hm * Wm, chw = (size_t)g->C * g->H * g->W;
+	const size_t ocohw = (size_t)g->OC * g->OH * g->OW;
+	size_t most = ctx->shift_elems ? ctx->shift_elems : SHIFT_MAX_ELEMS;
+	size_t per = (size_t)g->OC * s.pl + (size_t)phases * g->C * mhw, n = most / per;
+	s.G = n < 1 ? 1 : n > (size_t)g->B ? g->B : (int)n;
+	/* slack after the planes as planes_forward's */
+	const size_t dyn = (size_t)s.G * g->OC * s.pl + s.Wq + 16;
+	const size_t blk = (size_t)h_most * w_most * g->OC * g->C;
+	cl_mem m, wm;
+	int st = nn_scratch(ctx, dyn + (size_t)s.G * phases * g->C * mhw, &m);
+	if (st == TG_CL_OK)
+		st = nn_scratch_aux(ctx, phases * blk + 16, &wm);
+	if (st != TG_CL_OK)
+		return st;
+	nn_buf dyq = nn_buf_of(m, 0), ph = nn_at(dyq, dyn), wt = nn_buf_of(wm, 0);
+	cl_kernel tk = nn_kernel(ctx, CONV, "taps_phases");
+	cl_kernel pk = nn_kernel(ctx, CONV, "conv_planes_forward");
+	cl_kernel ik = nn_kernel(ctx, CONV, "interleave_phases");
+	if (!tk || !pk || !ik)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, tk);
+	nn_arg_buf(&a, wt);
+	nn_arg_buf(&a, w);
+	const int v[8] = { g->OC, g->C, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW };
+	for (int i = 0; i < 8; i++)
+		nn_arg_int(&a, v[i]);
+	nn_arg_ulong(&a, blk);
+	st = nn_launch1(ctx, tk, "taps_phases", nn_args_end(&a, "taps_phases"),
+	                (size_t)g->OC * g->C * g->KH * g->KW);
+	for (int n0 = 0; n0 < g->B && st == TG_CL_OK; n0 += s.G) {
+		int gn = g->B - n0 < s.G ? g->B - n0 : s.G;
+		const size_t pn = (size_t)gn * g->C * mhw;
+		st = embed(ctx, dyq, nn_at(dy, n0 * ocohw), gn, g->OC, g->OH, g->OW, s.Hq, s.Wq, 1, 1,
+		           s.qh0, s.qw0);
+		for (int p = 0; p < phases && st == TG_CL_OK; p++) {
+			int h0, nh, w0, nw;
+			phase_taps(g->KH, g->PH, g->SH, p / g->SW, &h0, &nh);
+			phase_taps(g->KW, g->PW, g->SW, p % g->SW, &w0, &nw);
+			if (nh <= 0 || nw <= 0) {   /* no tap reaches these pixels */
+				st = nn_fill(ctx, nn_at(ph, p * pn), pn, 0.0f);
+				continue;
+			}
+			/* offsets h0.. as the taps of a conv padded by -h0 */
+			nn_conv2d t = { .B = gn, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = nh,
+			                .KW = nw, .SH = 1, .SW = 1, .PH = -h0, .PW = -w0, .OH = Hm,
+			                .OW = Wm };
+			st = planes_launch(ctx, pk, &t, &s, nn_at(ph, p * pn), dyq, gn,
+			                   nn_at(wt, p * blk), NN_NONE, NN_ACT_NONE, 0.0f);
+		}
+		if (st != TG_CL_OK)
+			break;
+		nn_args_begin(&a, ik);
+		nn_arg_buf(&a, nn_at(dx, n0 * chw));
+		nn_arg_buf(&a, ph);
+		const int u[7] = { gn * g->C, g->H, g->W, Hm, Wm, g->SH, g->SW };
+		for (int i = 0; i < 7; i++)
+			nn_arg_int(&a, u[i]);
+		st = nn_launch2(ctx, ik, "interleave_phases", nn_args_end(&a, "interleave_phases"),
+		                (size_t)g->H, (size_t)gn * g->C);
+	}
+	return st;
+}
+
 int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn_buf db,
                        nn_buf dy, nn_buf x, nn_buf w)
 {
@@ -1421,6 +1549,12 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 			return st;
 		dx = NN_NONE;
 	}
+	if (nn_has(dx) && phase_dx_ok(ctx, g)) {
+		st = phase_data_gradient(ctx, g, dx, dy, w);
+		if (st != TG_CL_OK || !nn_has(dw))
+			return st;
+		dx = NN_NONE;
+	}
 	if (nn_has(dw) && grid_weight_ok(ctx, g)) {
 		if ((st = grid_weight(ctx, g, dw, dy, x)) != TG_CL_OK || !nn_has(dx))
 			return st;
@@ -1483,6 +1617,10 @@ int nn_convt2d_forward(nn_ctx *ctx, const nn_convt2d *t, nn_buf y, nn_buf x, nn_
 	nn_conv2d g;
 	as_conv(t, &g);
 	/* In g's terms: x is dy [B, g.OC, g.OH, g.OW], y is dx [B, g.C, g.H, g.W]. */
+	if (phase_dx_ok(ctx, &g)) {
+		int st = phase_data_gradient(ctx, &g, y, x, w);
+		return st == TG_CL_OK ? nn_bias_add(ctx, y, b, t->B, t->OC, t->OH * t->OW) : st;
+	}
 	const size_t ychw = (size_t)g.C * g.H * g.W, xhw = (size_t)g.OH * g.OW;
 	const size_t ckk = (size_t)g.C * g.KH * g.KW, xchw = (size_t)g.OC * xhw;
 	int G, NR;

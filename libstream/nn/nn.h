@@ -91,15 +91,17 @@ typedef struct nn_ctx {
 	                       without columns (1, default) or im2col (0) */
 	int conv_direct;    /* conv: direct kernels for C == 1 with OC >= 8, for
 	                       OC == 1, and for the weight gradient of 1x1 convs
-	                       and of shifted convs with OC >= 16 (1, default),
-	                       or the GEMM paths (0) */
+	                       and of shifted convs with OC >= 16 (1, the
+	                       default on a CPU device), or the GEMM paths (0,
+	                       the default elsewhere: the kernels are written
+	                       for a CPU and starve a GPU) */
 	int fuse_act;       /* nn_seq forward: a conv2d followed by ReLU/LeakyReLU in
 	                       one pass (1, default) or two (0) */
 	int conv_planes;    /* conv: the forward of shifted convs with OC >= 8 and
 	                       C <= 128 by a direct kernel on the phase planes,
 	                       and of such 1x1 convs (and their data gradient)
-	                       by a direct kernel on x itself (1, default), or
-	                       by GEMMs (0) */
+	                       by a direct kernel on x itself (1, the default on
+	                       a CPU device), or by GEMMs (0, elsewhere) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048) */

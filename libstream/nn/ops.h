@@ -52,7 +52,10 @@ void nn_ref_linear_backward(float *dx, float *dW, float *db, const float *dy,
  * is one direct kernel for all taps instead of a GEMM per tap
  * (ctx->conv_direct).  The data gradient of a stride-1 conv with C >= 8
  * or C == 1 (then a one-output-channel conv, by the direct kernel) is the
- * convolution of dy with the flipped weights (ctx->flip_dx), otherwise the
+ * convolution of dy with the flipped weights (ctx->flip_dx).  That of a
+ * shifted conv with a stride above 1 and OC <= 128 is one stride-1 conv
+ * of dy per phase of dx (SH*SW of them, whose taps add up to w's) by the
+ * planes kernel, then interleaved (ctx->conv_planes).  Otherwise it is the
  * adjoint of the shifted GEMMs, or W^T dy by GEMM and col2im. */
 typedef struct nn_conv2d {
 	int B, C, H, W;
@@ -95,7 +98,8 @@ void nn_ref_conv2d_backward(const nn_conv2d *g, float *dx, float *dw, float *db,
 /* ---- transposed conv2d, as torch.nn.ConvTranspose2d (groups 1, dilation 1) ----
  * x [B, C, H, W], w [C, OC, KH, KW], b [OC] (optional), y [B, OC, OH, OW],
  * OH = (H - 1) SH - 2 PH + KH + OPH, OPH < SH (output_padding), OW likewise.
- * Forward is conv2d's data gradient (GEMM + col2im), backward is conv2d's
+ * Forward is conv2d's data gradient (by phases where conv2d's takes that
+ * path, else GEMM + col2im), backward is conv2d's
  * forward (im2col + GEMM) and its weight gradient.
  * backward: dx [B, C, H, W] (assigned), dw [C, OC, KH, KW] (+=), db [OC] (+=). */
 typedef struct nn_convt2d {

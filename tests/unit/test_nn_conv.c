@@ -313,6 +313,20 @@ static const conv_case cases[] = {
 	  0, 1, 0, 0 },
 	{ "conv2d 3x3 s2 p1 shifted, grid weight in chunks", 2, 8, 130, 130, 16, 3, 3, 2, 2, 1, 1, 0,
 	  0, 1, 0, 0 },
+	/* the data gradient of strides above 1 as one stride-1 conv per
+	 * phase (phase_data_gradient): odd sizes (phases of unequal size),
+	 * phases wider than one vector, stride 3 (5x5: phases of 1 and 2
+	 * taps; 2x2: phase 2 has none), a padding beyond the kernel (every
+	 * offset above 0), and the transposed convs' forward, which is that
+	 * data gradient */
+	{ "conv2d 3x3 s2 p1 shifted, phases", 3, 16, 17, 69, 24, 3, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 s3 p2 shifted, phases", 2, 8, 13, 20, 12, 5, 5, 3, 3, 2, 2, 0, 0, 1, 0, 0 },
+	{ "conv2d 2x2 s3 shifted, phases (no tap in a phase)", 2, 9, 11, 10, 8, 2, 2, 3, 3, 0, 0, 0,
+	  0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p(4,3) shifted, phases (padding beyond the kernel)", 2, 8, 6, 7, 8, 3, 3, 2,
+	  2, 4, 3, 0, 0, 1, 0, 0 },
+	{ "conv_transpose2d 4x4 s2 p1, phases", 2, 16, 9, 11, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 0 },
+	{ "conv_transpose2d 3x3 s2 p1 op1, phases", 2, 12, 7, 10, 9, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0 },
 };
 
 /* ---- a one-input-channel conv and a 1x1 conv in one pass ---- */
@@ -442,13 +456,21 @@ int main(void)
 		if (strstr(cases[i].name, "shifted"))
 			run_conv(ctx, &cases[i], 4096);
 	ctx->shift_merge_n = 0;
-	/* The planes cases with GEMMs per tap (ctx->conv_planes 0). */
+	/* The planes, phases and strided shifted cases with GEMMs per tap
+	 * (ctx->conv_planes 0; strides above 1 then take the adjoint for dx,
+	 * also one image at a time). */
 	ctx->conv_planes = 0;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		if (strstr(cases[i].name, "planes") || strstr(cases[i].name, "pointwise")) {
-			run_conv(ctx, &cases[i], 4096);
-			run_act(ctx, &cases[i], NN_ACT_LEAKY);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const conv_case *k = &cases[i];
+		int strided = strstr(k->name, "shifted") && (k->SH > 1 || k->SW > 1);
+		if (strstr(k->name, "planes") || strstr(k->name, "pointwise") ||
+		    strstr(k->name, "phases")) {
+			run_conv(ctx, k, 4096);
+			run_act(ctx, k, NN_ACT_LEAKY);
 		}
+		if (strided)
+			run_conv(ctx, k, 7);
+	}
 	ctx->conv_planes = 1;
 	/* SRCNN 9-1-5's first two layers in one pass. */
 	pair_case(ctx, 2, 19, 37, 64, 9, 4, 32, 1, NN_ACT_RELU);
