@@ -10,7 +10,11 @@ the batches).  One generator iteration = n_critic 5 batches, each a critic
 step (Adam, gradient penalty by double backprop, lambda 10) and, on the
 first, a generator step on the same z.  Runs one iteration to warm up,
 then ITERS; prints the mean seconds per generator iteration.
+BENCH_TORCH_DEVICE (default cpu) names the torch device, e.g. cuda, for
+the comparison on a machine with a GPU (ganrun's OpenCL device then
+being that GPU).
 """
+import os
 import sys
 import time
 
@@ -50,23 +54,28 @@ def main():
     size, batch, iters, layout = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     torch.set_num_threads(2)
     torch.manual_seed(0)
+    dev = torch.device(os.environ.get("BENCH_TORCH_DEVICE", "cpu"))
     latent = 200 if size > 64 else 100
     G, D = models(size, latent)
     fmt = torch.channels_last if layout == "cl" else torch.contiguous_format
-    G = G.to(memory_format=fmt)
-    D = D.to(memory_format=fmt)
+    G = G.to(dev, memory_format=fmt)
+    D = D.to(dev, memory_format=fmt)
     og = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     od = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    real = (torch.rand(5, batch, 1, size, size) * 2 - 1)
+    real = (torch.rand(5, batch, 1, size, size) * 2 - 1).to(dev)
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
 
     def iteration():
         for i in range(5):
             imgs = real[i].contiguous(memory_format=fmt)
-            z = torch.randn(batch, latent)
+            z = torch.randn(batch, latent, device=dev)
             od.zero_grad()
             fake = G(z)
             rv, fv = D(imgs), D(fake.detach())
-            a = torch.rand(batch, 1, 1, 1)
+            a = torch.rand(batch, 1, 1, 1, device=dev)
             x_hat = (a * imgs + (1 - a) * fake.detach()).requires_grad_(True)
             dh = D(x_hat)
             g = autograd.grad(dh, x_hat, torch.ones_like(dh), create_graph=True,
@@ -82,9 +91,11 @@ def main():
                 og.step()
 
     iteration()
+    sync()
     t0 = time.perf_counter()
     for _ in range(iters):
         iteration()
+    sync()
     print("%.3f" % ((time.perf_counter() - t0) / iters))
 
 

@@ -14,7 +14,8 @@
 # difference of the wall seconds of the loss log between the first and
 # the last generator step (start-up, data upload and the first iteration,
 # with its kernel builds, excluded).  Needs bin/ganrun, bin/tsgen and
-# /usr/bin/python3 with torch.
+# /usr/bin/python3 with torch (PYTHON overrides; BENCH_TORCH_DEVICE=cuda
+# runs the PyTorch side on a GPU, see bench_ganrun.py).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${BIN:-$top/bin}
@@ -39,8 +40,8 @@ for S in ${BENCH_SIZES:-64 256}; do
 		-o "$TMP/c.ckpt" "$TMP/d.tns"
 	ours=$(awk -F, -v it="$IT" 'NR == 2 { t0 = $3 } NR > 1 { t1 = $3 } END { printf "%.3f", (t1 - t0) / it }' "$TMP/l.csv")
 	rm -f "$TMP/l.csv"
-	nchw=$(/usr/bin/python3 "$top/tests/bench/bench_ganrun.py" "$S" "$B" "$IT" nchw)
-	cl=$(/usr/bin/python3 "$top/tests/bench/bench_ganrun.py" "$S" "$B" "$IT" cl)
+	nchw=$("${PYTHON:-/usr/bin/python3}" "$top/tests/bench/bench_ganrun.py" "$S" "$B" "$IT" nchw)
+	cl=$("${PYTHON:-/usr/bin/python3}" "$top/tests/bench/bench_ganrun.py" "$S" "$B" "$IT" cl)
 	echo "$ours $nchw $cl" | awk -v s="${S}x$S" -v b="$B" '{
 		best = $2 < $3 ? $2 : $3
 		printf "%-10s %6d %10.3f %12.3f %12.3f %8.2f\n", s, b, $1, $2, $3, best / $1 }'
