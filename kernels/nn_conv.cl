@@ -1230,7 +1230,14 @@ __kernel void embed_phases_pairs(__global float *dst, ulong dso, __global const 
 		o1[j] = s + 1 >= 0 && s + 1 < W ? in[s + 1] : 0.0f;
 	}
 	__global const float *p = in + 2 * qw0;
-	for (int j = lo; j < hi; j++) {
+	int j = lo;
+	/* 16 columns of both phases from 32 source floats at a time */
+	for (; j + 16 <= hi; j += 16) {
+		float16 a = vload16(0, p + 2 * j), b = vload16(0, p + 2 * j + 16);
+		vstore16((float16)(a.even, b.even), 0, o0 + j);
+		vstore16((float16)(a.odd, b.odd), 0, o1 + j);
+	}
+	for (; j < hi; j++) {
 		float2 v = vload2(j, p);
 		o0[j] = v.s0;
 		o1[j] = v.s1;
