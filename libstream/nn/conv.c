@@ -802,13 +802,18 @@ static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 		if (st == TG_CL_OK && nn_has(dx)) {
 			/* xq now receives dx in phase planes. */
 			st = nn_fill(ctx, xq, (size_t)s.phases * g->C * ld, 0.0f);
+			/* Merged as the forward: one GEMM per tap over the group's
+			 * grid, whose positions between images add the zeros that
+			 * embed left in dyg there. */
+			const int merged = s.N < (ctx->shift_merge_n ? ctx->shift_merge_n : SHIFT_MERGE_N);
+			const size_t N = merged ? (size_t)(gn - 1) * s.pl + s.N : s.N;
 			l.n = 0;
-			for (int i = 0; i < gn; i++)
+			for (int i = 0; i < (merged ? 1 : gn); i++)
 				for (int k = 0; k < KK; k++)
 					list_add(&l, wt.off + (size_t)k * g->OC * g->C, dyg.off + i * s.pl,
 					         xq.off + i * s.pl + tap_view(g, &s, k, gn), 1.0f);
 			if (st == TG_CL_OK &&
-			    (st = tg_gemm_seq(ctx->cl, 1, 0, g->C, s.N, g->OC, 1.0f, wt.mem, g->C, dyg.mem,
+			    (st = tg_gemm_seq(ctx->cl, 1, 0, g->C, N, g->OC, 1.0f, wt.mem, g->C, dyg.mem,
 			                      ld, xq.mem, ld, l.n, KK, l.a, l.b, l.c, l.beta)) != TG_CL_OK)
 				st = nn_fail_cl(st, "conv2d data gradient");
 			if (st == TG_CL_OK) {

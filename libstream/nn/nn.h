@@ -84,7 +84,8 @@ size_t nn_numel(const nn_tensor *t);
 typedef struct nn_ctx {
 	tg_cl *cl;
 	size_t wg;          /* local size of 1-D kernels (<= the device maximum) */
-	size_t col_cols;    /* conv: target columns (images x OH*OW) per im2col pass */
+	size_t col_cols;    /* conv: target columns (images x OH*OW) per im2col pass
+	                       (4096 on a CPU device, 2^20 elsewhere) */
 	int flip_dx;        /* conv: stride-1 data gradient as a conv of dy with the
 	                       flipped weights (1, default) or GEMM + col2im (0) */
 	int conv_shift;     /* conv: stride-1 convs with C >= 8 by shifted GEMMs
@@ -104,7 +105,8 @@ typedef struct nn_ctx {
 	                       a CPU device), or by GEMMs (0, elsewhere) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
-	                         per tap for a whole group (0: 2048) */
+	                         per tap for a whole group (0: 2048; nn_ctx_init
+	                         sets 2^30, always, for a device other than a CPU) */
 	cl_mem scratch;     /* im2col columns and the like; grows on demand */
 	size_t scratch_elems;
 	cl_mem aux;         /* a second scratch (flipped weights) */
