@@ -421,6 +421,15 @@ int main(void)
 	nn_ctx *ctx = nn_test_ctx("conv on the device");
 	if (!ctx)
 		return check_finish();
+	/* The direct kernels, written for a CPU, are the default on CPU
+	 * devices only; elsewhere the GEMMs come in as few launches as can be. */
+	int cpu = ctx->cl->is_cpu;
+	check(ctx->conv_direct == cpu && ctx->conv_planes == cpu &&
+	              (cpu ? ctx->col_cols == 4096 && ctx->shift_merge_n == 0
+	                   : ctx->col_cols > 4096 && ctx->shift_merge_n > 2048),
+	      "defaults for a %s device: direct kernels %d, planes %d, %zu-column tiles, shift_merge_n "
+	      "%zu (0: the default)", cpu ? "CPU" : "non-CPU", ctx->conv_direct, ctx->conv_planes,
+	      ctx->col_cols, ctx->shift_merge_n);
 	linear_case(ctx, 3, 17, 5, 1);
 	linear_case(ctx, 1, 8, 6, 1);
 	linear_case(ctx, 4, 9, 1, 0);
