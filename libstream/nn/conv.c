@@ -434,6 +434,21 @@ typedef struct shift_geom {
 	int G;            /* images per group */
 } shift_geom;
 
+/* Images per group of a batch of B when each takes per floats of scratch
+ * (ctx->shift_elems in all, at least one image). */
+static int group_images(const nn_ctx *ctx, size_t per, int B)
+{
+	size_t most = ctx->shift_elems ? ctx->shift_elems : SHIFT_MAX_ELEMS, n = most / per;
+	return n < 1 ? 1 : n > (size_t)B ? B : (int)n;
+}
+
+/* Whether the shifted GEMMs of s run one per tap over a whole group (its
+ * grid positions between images included) rather than per image. */
+static int merges(const nn_ctx *ctx, const shift_geom *s)
+{
+	return s->N < (ctx->shift_merge_n ? ctx->shift_merge_n : SHIFT_MERGE_N);
+}
+
 /* The geometry of g's phase planes, and the images per group when each
  * also needs oc floats per grid position besides its planes. */
 static void shift_plan_oc(const nn_ctx *ctx, const nn_conv2d *g, int oc, shift_geom *s)
@@ -445,9 +460,7 @@ static void shift_plan_oc(const nn_ctx *ctx, const nn_conv2d *g, int oc, shift_g
 	s->phases = g->SH * g->SW;
 	s->pl = (size_t)s->Hq * s->Wq;
 	s->N = (size_t)(g->OH - 1) * s->Wq + g->OW;
-	size_t most = ctx->shift_elems ? ctx->shift_elems : SHIFT_MAX_ELEMS;
-	size_t per = ((size_t)s->phases * g->C + oc) * s->pl, n = most / per;
-	s->G = n < 1 ? 1 : n > (size_t)g->B ? g->B : (int)n;
+	s->G = group_images(ctx, ((size_t)s->phases * g->C + oc) * s->pl, g->B);
 }
 
 /* ... with the output grid of the shifted GEMMs (OC floats per position). */
@@ -688,7 +701,7 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	/* Small images: one GEMM per tap over the whole group (output grid
 	 * [OC, G*pl]); large ones: one per image and tap (grid [G, OC, OH*Wq]),
 	 * which keeps each GEMM's output in cache across the taps. */
-	const int merged = s.N < (ctx->shift_merge_n ? ctx->shift_merge_n : SHIFT_MERGE_N);
+	const int merged = merges(ctx, &s);
 	const size_t yp = merged ? s.pl : (size_t)g->OH * s.Wq;
 	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
 	cl_mem m;
@@ -805,7 +818,7 @@ static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 			/* Merged as the forward: one GEMM per tap over the group's
 			 * grid, whose positions between images add the zeros that
 			 * embed left in dyg there. */
-			const int merged = s.N < (ctx->shift_merge_n ? ctx->shift_merge_n : SHIFT_MERGE_N);
+			const int merged = merges(ctx, &s);
 			const size_t N = merged ? (size_t)(gn - 1) * s.pl + s.N : s.N;
 			l.n = 0;
 			for (int i = 0; i < (merged ? 1 : gn); i++)
@@ -1413,9 +1426,7 @@ static int phase_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_bu
 	s.pl = (size_t)s.Hq * s.Wq;
 	const size_t mhw = (size_t)Hm * Wm, chw = (size_t)g->C * g->H * g->W;
 	const size_t ocohw = (size_t)g->OC * g->OH * g->OW;
-	size_t most = ctx->shift_elems ? ctx->shift_elems : SHIFT_MAX_ELEMS;
-	size_t per = (size_t)g->OC * s.pl + (size_t)phases * g->C * mhw, n = most / per;
-	s.G = n < 1 ? 1 : n > (size_t)g->B ? g->B : (int)n;
+	s.G = group_images(ctx, (size_t)g->OC * s.pl + (size_t)phases * g->C * mhw, g->B);
 	/* slack after the planes as planes_forward's */
 	const size_t dyn = (size_t)s.G * g->OC * s.pl + s.Wq + 16;
 	const size_t blk = (size_t)h_most * w_most * g->OC * g->C;
