@@ -793,16 +793,12 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
 	}
 }
 
-/* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b): a work-item
- * computes 16 columns of OC1_R output rows.  When all its windows lie
- * inside the image (stride 1), it loops over the taps and, per tap, loads
- * one window per output row (one weight, OC1_R loads and FMAs, no
- * branches); otherwise each input row is read once and each window feeds
- * every output row whose kernel covers it, staged at the borders.  The
- * first way took SRCNN's 5x5 32->1 layer from about 50 to 75 GFLOP/s
- * (srcnn apply, TOMOGAN_CL_TIMING=1): the second tests per FMA whether
- * the row is covered.  Dimension 0 over the 16-column vectors of a row,
- * 1 over bands of OC1_R rows, 2 over B. */
+/* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b), strides
+ * other than 1 (conv_oc1_band takes stride 1): a work-item computes 16
+ * columns of OC1_R output rows; each input row is read once and each
+ * window feeds every output row whose kernel covers it, staged at the
+ * borders.  Dimension 0 over the 16-column vectors of a row, 1 over bands
+ * of OC1_R rows, 2 over B. */
 __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x, ulong xo,
                             __global const float *w, ulong wo, __global const float *b, ulong bo,
                             int has_b, int C, int H, int W, int KH, int KW, int SH, int SW,
@@ -817,25 +813,7 @@ __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x
 #define OC1_INIT(q) float16 a##q = (float16)bias;
 	OC1_EACH(OC1_INIT)
 	int KK = KH * KW, nr = (OC1_R - 1) * SH + KH, nc = stage_chunks(SW, KW);
-	int ih0 = oh0 * SH - PH, s0 = col0 * SW - PW;
-	int inside = SH == 1 && SW == 1 && ih0 >= 0 && ih0 + nr <= H && interior(s0, 1, KW, W);
-	if (inside) {
-		/* all windows inside the image: per tap one weight and one
-		 * window per output row */
-		for (int c = 0; c < C; c++) {
-			__global const float *p0 = x + xo + ((size_t)(n * C + c) * H + ih0) * W + s0;
-			__global const float *wc = w + wo + (size_t)c * KK;
-			for (int kh = 0; kh < KH; kh++, p0 += W) {
-				for (int kw = 0; kw < KW; kw++) {
-					float16 wv = (float16)(wc[kh * KW + kw]);
-					__global const float *p = p0 + kw;
-#define OC1_FAST(q) a##q = fma(wv, vload16(0, p + q * W), a##q);
-					OC1_EACH(OC1_FAST)
-				}
-			}
-		}
-	}
-	for (int c = 0; c < C && !inside; c++) {
+	for (int c = 0; c < C; c++) {
 		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;
 		__global const float *wc = w + wo + (size_t)c * KK;
 		for (int r = 0; r < nr; r++) {
@@ -858,6 +836,91 @@ __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x
 	if (oh0 + q < OH)                                                           \
 		store16(out + (size_t)q * OW, nl, a##q);
 	OC1_EACH(OC1_STORE)
+}
+
+/* The window of 16 columns of a row starting at column s, zero outside
+ * [0, W) (stride 1).  A vector across a left or right border is read
+ * straight from the plane when it stays inside it (lanes in the
+ * neighbouring rows masked), else through edge16.  ih: the row's index in
+ * its plane of H rows. */
+static float16 window_masked(__global const float *row, int ih, int s, int W, int H)
+{
+	if (s >= 0 && s + 16 <= W)
+		return vload16(0, row + s);
+	if (s >= W || s + 16 <= 0)
+		return (float16)(0.0f);
+	int e = ih * W + s;
+	if (e < 0 || e + 16 > H * W)
+		return edge16(row, W, s);
+	int16 col = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + s;
+	return select((float16)(0.0f), vload16(0, row + s), col >= 0 && col < W);
+}
+
+/* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b), stride 1: a
+ * work-item computes a band of up to BAND_R output rows by BAND_V vectors
+ * of 16 columns, its sums kept in a private array (L1), and walks the
+ * input channel by channel, each channel's rows of the band in order, so
+ * that it reads whole row segments one after the other, the way the
+ * prefetchers follow (conv_oc1_rows reads 16 columns of 8 rows of every
+ * channel per work-item, and waited on memory for most of its time: 11 ms
+ * for the generator's 64->1 layer at 64 x 64^2).  Each input row segment
+ * adds, four vectors at a time (four independent FMA chains), its KW
+ * windows into the sums of the output rows whose kernel covers it.
+ * Dimension 0 over the blocks of BAND_V vectors of a row, 1 over bands,
+ * 2 over B. */
+#define BAND_ACC 256
+__kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x, ulong xo,
+                            __global const float *w, ulong wo, __global const float *b, ulong bo,
+                            int has_b, int C, int H, int W, int KH, int KW, int SH, int SW,
+                            int PH, int PW, int OH, int OW, int BAND_R, int BAND_V)
+{
+	int v0 = (int)get_global_id(0) * BAND_V, oh0 = (int)get_global_id(1) * BAND_R;
+	int n = get_global_id(2);
+	int nv = min(BAND_V, (OW + 15) / 16 - v0), nq = min(BAND_R, OH - oh0);
+	int vs = (BAND_V + 3) / 4 * 4;   /* sums per row, in whole blocks of 4 */
+	if (nv <= 0 || nq <= 0)
+		return;
+	float16 acc[BAND_ACC];
+	float16 bias = (float16)(has_b ? b[bo] : 0.0f);
+	for (int i = 0; i < BAND_ACC; i++)
+		acc[i] = bias;
+	int KK = KH * KW, ih0 = oh0 - PH;
+	for (int c = 0; c < C; c++) {
+		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;
+		__global const float *wc = w + wo + (size_t)c * KK;
+		for (int r = 0; r < nq + KH - 1; r++) {
+			int ih = ih0 + r;
+			if (ih < 0 || ih >= H)
+				continue;
+			__global const float *row = plane + (size_t)ih * W;
+			int qlo = max(0, r - KH + 1), qhi = min(nq - 1, r);
+			for (int v = 0; v < nv; v += 4) {
+				int s = (v0 + v) * 16 - PW;
+				for (int q = qlo; q <= qhi; q++) {
+					__global const float *wk = wc + (r - q) * KW;
+					float16 *a = acc + q * vs + v;
+					float16 t0 = a[0], t1 = a[1], t2 = a[2], t3 = a[3];
+					for (int kw = 0; kw < KW; kw++) {
+						float16 wv = (float16)(wk[kw]);
+						t0 = fma(wv, window_masked(row, ih, s + kw, W, H), t0);
+						t1 = fma(wv, window_masked(row, ih, s + 16 + kw, W, H), t1);
+						t2 = fma(wv, window_masked(row, ih, s + 32 + kw, W, H), t2);
+						t3 = fma(wv, window_masked(row, ih, s + 48 + kw, W, H), t3);
+					}
+					a[0] = t0;
+					a[1] = t1;
+					a[2] = t2;
+					a[3] = t3;
+				}
+			}
+		}
+	}
+	for (int q = 0; q < nq; q++)
+		for (int v = 0; v < nv; v++) {
+			int col = (v0 + v) * 16;
+			store16(y + yo + ((size_t)n * OH + oh0 + q) * OW + col,
+			        min(16, OW - col), acc[q * vs + v]);
+		}
 }
 
 /* Weight gradient of a conv with few input channels: part [NP, OC*C*KK]
@@ -1032,6 +1095,138 @@ __kernel void conv_oc1_weight(__global float *part, ulong po, __global const flo
 	for (int kh = 0; kh < KH && kh < OC1W_K; kh++)
 		for (int kw = 0; kw < KW && kw < OC1W_K; kw++)
 			out[kh * KW + kw] = sum16(acc[kh][kw]);
+}
+
+/* conv_oc1_weight for stride 1 and square kernels of 3 or 5
+ * (conv_oc1_weight_3x3, _5x5): a work-item takes input channel c over the
+ * images of its part, reads the channel's rows in order, and per vector
+ * of 16 columns loads the K windows of the row once (zero outside it:
+ * window_masked, no staging) and, per kernel row kh whose output row
+ * exists, one vector of dy and K FMAs into named accumulators a##kh##kw.
+ * The kernel size is fixed at compile time, so that the loops over the
+ * taps unroll into straight code with the accumulators in registers.
+ * Dimension 0 over C, 1 over NP. */
+#define OW1_E3(X) X(0) X(1) X(2)
+#define OW1_E5(X) X(0) X(1) X(2) X(3) X(4)
+#define OW1_INIT(kh, kw) float16 a##kh##kw = (float16)(0.0f);
+#define OW1_WIN(kw) float16 v##kw = window_masked(row, ih, s + kw, W, H);
+#define OW1_FMA(kh, kw) a##kh##kw = fma(d, v##kw, a##kh##kw);
+#define OW1_STORE(kh, kw) out[kh * KS + kw] = sum16(a##kh##kw);
+#define OW1_KERNEL(K, EACH)                                                             \
+__kernel void conv_oc1_weight_##K##x##K(__global float *part, ulong po,                 \
+                                        __global const float *dy, ulong dyo,            \
+                                        __global const float *x, ulong xo, int B, int NP, \
+                                        int C, int H, int W, int PH, int PW, int OH, int OW) \
+{                                                                                       \
+	int c = get_global_id(0), p = get_global_id(1);                                 \
+	const int KS = K;                                                               \
+	if (c >= C)                                                                     \
+		return;                                                                 \
+	EACH(OW1_ROW_INIT)                                                              \
+	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {                           \
+		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;     \
+		__global const float *g = dy + dyo + (size_t)n * OH * OW;               \
+		for (int ih = 0; ih < H; ih++) {                                        \
+			__global const float *row = plane + (size_t)ih * W;             \
+			int full = ih + PH - (K - 1) >= 0 && ih + PH < OH;              \
+			for (int col0 = 0; col0 < OW; col0 += 16) {                     \
+				int nl = min(16, OW - col0), s = col0 - PW;             \
+				EACH(OW1_WIN)                                           \
+				if (full) {                                             \
+					EACH(OW1_ROW_FULL)                              \
+				} else {                                                \
+					EACH(OW1_ROW_EDGE)                              \
+				}                                                       \
+			}                                                               \
+		}                                                                       \
+	}                                                                               \
+	__global float *out = part + po + ((size_t)p * C + c) * K * K;                  \
+	EACH(OW1_ROW_STORE)                                                             \
+}
+/* one kernel row kh: EACH2 over its taps */
+#define OW1_ROW_INIT(kh) OW1_TAPS(OW1_INIT, kh)
+#define OW1_ROW_STORE(kh) OW1_TAPS(OW1_STORE, kh)
+#define OW1_ROW_FULL(kh)                                                                \
+	{                                                                               \
+		float16 d = load16(g + (size_t)(ih + PH - kh) * OW + col0, nl);         \
+		OW1_TAPS(OW1_FMA, kh)                                                   \
+	}
+#define OW1_ROW_EDGE(kh)                                                                \
+	if (ih + PH - kh >= 0 && ih + PH - kh < OH) {                                   \
+		float16 d = load16(g + (size_t)(ih + PH - kh) * OW + col0, nl);         \
+		OW1_TAPS(OW1_FMA, kh)                                                   \
+	}
+#define OW1_TAPS(F, kh) OW1_TAPS_K(F, kh)
+#define OW1_TAPS_K(F, kh) F(kh, 0) F(kh, 1) F(kh, 2)
+OW1_KERNEL(3, OW1_E3)
+#undef OW1_TAPS_K
+#define OW1_TAPS_K(F, kh) F(kh, 0) F(kh, 1) F(kh, 2) F(kh, 3) F(kh, 4)
+OW1_KERNEL(5, OW1_E5)
+#undef OW1_TAPS_K
+
+/* Weight and bias gradients of a 3x3 stride-1 conv with one input
+ * channel: part [NP, OC, 9] and partb [NP, OC] hold, for the images of
+ * part p, the sums of dy * x at each tap and of dy.  A work-item takes two
+ * output channels over the images of its part, reads their dy rows in
+ * order (each value of dy once, the bias gradient with it: a separate
+ * bias_grad pass read dy again), and per vector of 16 columns and kernel
+ * row kh whose input row exists loads the 3 windows of that row
+ * (window_masked) for 6 FMAs into named accumulators.  conv_c1_weight,
+ * which it replaces at this shape, took one kernel row per work-item and
+ * so read dy three times.  Dimension 0 over the pairs of output channels,
+ * 1 over NP. */
+#define CW3_E(X) X(0) X(1) X(2)
+#define CW3_INIT_ROW(kh) CW3_INIT(kh, 0) CW3_INIT(kh, 1) CW3_INIT(kh, 2)
+#define CW3_INIT(kh, kw) float16 a##kh##kw = (float16)(0.0f), e##kh##kw = (float16)(0.0f);
+#define CW3_FMA(kh, kw)                                                                 \
+	{                                                                               \
+		float16 v = window_masked(row, ih, s + kw, W, H);                       \
+		a##kh##kw = fma(d0, v, a##kh##kw);                                      \
+		e##kh##kw = fma(d1, v, e##kh##kw);                                      \
+	}
+#define CW3_ROW(kh)                                                                     \
+	{                                                                               \
+		int ih = oh - PH + kh;                                                  \
+		if (ih >= 0 && ih < H) {                                                \
+			__global const float *row = xn + (size_t)ih * W;                \
+			CW3_FMA(kh, 0) CW3_FMA(kh, 1) CW3_FMA(kh, 2)                    \
+		}                                                                       \
+	}
+#define CW3_STORE_ROW(kh) CW3_STORE(kh, 0) CW3_STORE(kh, 1) CW3_STORE(kh, 2)
+#define CW3_STORE(kh, kw)                                                               \
+	out[kh * 3 + kw] = sum16(a##kh##kw);                                            \
+	if (two)                                                                        \
+		out[9 + kh * 3 + kw] = sum16(e##kh##kw);
+__kernel void conv_c1_weight_3x3(__global float *part, ulong po, __global float *partb, ulong pbo,
+                                 __global const float *dy, ulong dyo, __global const float *x,
+                                 ulong xo, int B, int NP, int OC, int H, int W, int PH, int PW,
+                                 int OH, int OW)
+{
+	int oc0 = (int)get_global_id(0) * 2, p = get_global_id(1);
+	if (oc0 >= OC)
+		return;
+	int two = OC - oc0 > 1;
+	CW3_E(CW3_INIT_ROW)
+	float16 b0 = (float16)(0.0f), b1 = (float16)(0.0f);
+	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
+		__global const float *xn = x + xo + (size_t)n * H * W;
+		__global const float *g0 = dy + dyo + (size_t)(n * OC + oc0) * OH * OW;
+		__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;
+		for (int oh = 0; oh < OH; oh++)
+			for (int col0 = 0; col0 < OW; col0 += 16) {
+				int nl = min(16, OW - col0), s = col0 - PW;
+				float16 d0 = load16(g0 + (size_t)oh * OW + col0, nl);
+				float16 d1 = load16(g1 + (size_t)oh * OW + col0, nl);
+				b0 += d0;
+				b1 += d1;
+				CW3_E(CW3_ROW)
+			}
+	}
+	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;
+	CW3_E(CW3_STORE_ROW)
+	partb[pbo + (size_t)p * OC + oc0] = sum16(b0);
+	if (two)
+		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);
 }
 
 /* Weight gradient of a 1x1 conv (stride 1, no padding) of x [B, C, S]

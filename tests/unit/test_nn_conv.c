@@ -301,10 +301,33 @@ static const conv_case cases[] = {
 	  0 },
 	{ "conv2d 1x1 pointwise kernel, odd channel counts", 2, 10, 3, 13, 9, 1, 1, 1, 1, 0, 0, 0, 0,
 	  1, 0, 0 },
-	/* conv_oc1_rows with several bands of rows and vectors inside the
-	 * image (its unstaged path) */
+	/* stride 1 with one output channel: conv_oc1_band (rows of one and
+	 * two blocks of 16 vectors, blocks of 4 vectors that end past the
+	 * row, several bands of rows, rows narrower than a vector, kernels
+	 * other than 3x3 and 5x5) and the weight gradients conv_oc1_weight_3x3
+	 * and _5x5 (padding 0, 1 and uneven) */
 	{ "conv2d 3x3 p1 direct, one output channel, inner bands", 2, 4, 30, 50, 1, 3, 3, 1, 1, 1, 1,
 	  0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 p1 direct, one output channel, two column blocks", 2, 3, 5, 300, 1, 3, 3, 1, 1,
+	  1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 p1 direct, one output channel, two row bands", 2, 2, 70, 50, 1, 3, 3, 1, 1, 1,
+	  1, 0, 0, 1, 0, 0 },
+	{ "conv2d 9x9 p4 direct, one output channel", 2, 3, 12, 37, 1, 9, 9, 1, 1, 4, 4, 0, 0, 1, 0,
+	  0 },
+	{ "conv2d 1x1 direct, one output channel", 2, 5, 6, 21, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 valid direct, one output channel, narrow", 3, 2, 6, 8, 1, 3, 3, 1, 1, 0, 0, 0,
+	  0, 0, 0, 0 },
+	{ "conv2d 5x5 p(1,3) direct, one output channel", 2, 3, 9, 40, 1, 5, 5, 1, 1, 1, 3, 0, 0, 1,
+	  0, 0 },
+	/* 3x3 stride 1 with one input channel: weight and bias gradients in
+	 * one pass by conv_c1_weight_3x3 (an odd OC leaves a lone channel in
+	 * the last pair) */
+	{ "conv2d 3x3 p(0,2) direct, one input channel, odd OC", 3, 1, 7, 35, 9, 3, 3, 1, 1, 0, 2, 0,
+	  0, 1, 0, 0 },
+	{ "conv2d 3x3 p1 direct, one input channel, no bias, 16 wide", 2, 1, 5, 16, 8, 3, 3, 1, 1, 1,
+	  1, 0, 0, 0, 0, 0 },
+	{ "conv2d 3x3 p1 direct, one input channel, no dx", 4, 1, 9, 20, 12, 3, 3, 1, 1, 1, 1, 0, 0,
+	  1, 0, 1 },
 	/* the weight gradient of shifted convs with OC >= 16 by
 	 * conv_grid_weight: parts of more than one chunk of 128 grid
 	 * positions (with whole-batch groups), a last block of 32 output
