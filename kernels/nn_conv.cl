@@ -793,12 +793,18 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
 	}
 }
 
-/* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b), strides
- * other than 1 (conv_oc1_band takes stride 1): a work-item computes 16
- * columns of OC1_R output rows; each input row is read once and each
- * window feeds every output row whose kernel covers it, staged at the
- * borders.  Dimension 0 over the 16-column vectors of a row, 1 over bands
- * of OC1_R rows, 2 over B. */
+/* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b): a work-item
+ * computes 16 columns of OC1_R output rows.  When all its windows lie
+ * inside the image (stride 1), it loops over the taps and, per tap, loads
+ * one window per output row (one weight, OC1_R loads and FMAs, no
+ * branches); otherwise each input row is read once and each window feeds
+ * every output row whose kernel covers it, staged at the borders.  The
+ * first way took SRCNN's 5x5 32->1 layer from about 50 to 75 GFLOP/s
+ * (srcnn apply, TOMOGAN_CL_TIMING=1): the second tests per FMA whether
+ * the row is covered.  nn/conv.c sends here strides other than 1 and
+ * rows wider than 64 (conv_oc1_band takes the narrower ones).  Dimension
+ * 0 over the 16-column vectors of a row, 1 over bands of OC1_R rows, 2
+ * over B. */
 __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x, ulong xo,
                             __global const float *w, ulong wo, __global const float *b, ulong bo,
                             int has_b, int C, int H, int W, int KH, int KW, int SH, int SW,
@@ -813,7 +819,25 @@ __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x
 #define OC1_INIT(q) float16 a##q = (float16)bias;
 	OC1_EACH(OC1_INIT)
 	int KK = KH * KW, nr = (OC1_R - 1) * SH + KH, nc = stage_chunks(SW, KW);
-	for (int c = 0; c < C; c++) {
+	int ih0 = oh0 * SH - PH, s0 = col0 * SW - PW;
+	int inside = SH == 1 && SW == 1 && ih0 >= 0 && ih0 + nr <= H && interior(s0, 1, KW, W);
+	if (inside) {
+		/* all windows inside the image: per tap one weight and one
+		 * window per output row */
+		for (int c = 0; c < C; c++) {
+			__global const float *p0 = x + xo + ((size_t)(n * C + c) * H + ih0) * W + s0;
+			__global const float *wc = w + wo + (size_t)c * KK;
+			for (int kh = 0; kh < KH; kh++, p0 += W) {
+				for (int kw = 0; kw < KW; kw++) {
+					float16 wv = (float16)(wc[kh * KW + kw]);
+					__global const float *p = p0 + kw;
+#define OC1_FAST(q) a##q = fma(wv, vload16(0, p + q * W), a##q);
+					OC1_EACH(OC1_FAST)
+				}
+			}
+		}
+	}
+	for (int c = 0; c < C && !inside; c++) {
 		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;
 		__global const float *wc = w + wo + (size_t)c * KK;
 		for (int r = 0; r < nr; r++) {
@@ -863,7 +887,10 @@ static float16 window_masked(__global const float *row, int ih, int s, int W, in
  * that it reads whole row segments one after the other, the way the
  * prefetchers follow (conv_oc1_rows reads 16 columns of 8 rows of every
  * channel per work-item, and waited on memory for most of its time: 11 ms
- * for the generator's 64->1 layer at 64 x 64^2).  Each input row segment
+ * for the generator's 64->1 layer at 64 x 64^2, against 3.7 here).  On
+ * rows wider than 64 conv_oc1_rows, whose windows then mostly lie inside
+ * the image, is faster (SRCNN's 5x5 32->1 layer on a 256 x 256 frame: 1.6
+ * against 2.9 ms), and nn/conv.c sends those there.  Each input row segment
  * adds, four vectors at a time (four independent FMA chains), its KW
  * windows into the sums of the output rows whose kernel covers it.
  * Dimension 0 over the blocks of BAND_V vectors of a row, 1 over bands,

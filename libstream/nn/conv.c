@@ -966,7 +966,7 @@ static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
                        int direct)
 {
-	int band = direct && g->SH == 1 && g->SW == 1;
+	int band = direct && g->SH == 1 && g->SW == 1 && g->OW <= 64;
 	const char *name = !direct ? "conv_oc1_forward" : band ? "conv_oc1_band" : "conv_oc1_rows";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)

@@ -301,11 +301,11 @@ static const conv_case cases[] = {
 	  0 },
 	{ "conv2d 1x1 pointwise kernel, odd channel counts", 2, 10, 3, 13, 9, 1, 1, 1, 1, 0, 0, 0, 0,
 	  1, 0, 0 },
-	/* stride 1 with one output channel: conv_oc1_band (rows of one and
-	 * two blocks of 16 vectors, blocks of 4 vectors that end past the
-	 * row, several bands of rows, rows narrower than a vector, kernels
-	 * other than 3x3 and 5x5) and the weight gradients conv_oc1_weight_3x3
-	 * and _5x5 (padding 0, 1 and uneven) */
+	/* stride 1 with one output channel: conv_oc1_band up to 64 columns
+	 * (blocks of 4 vectors that end past the row, several bands of rows,
+	 * rows narrower than a vector, kernels other than 3x3 and 5x5),
+	 * conv_oc1_rows on wider rows, and the weight gradients
+	 * conv_oc1_weight_3x3 and _5x5 (padding 0, 1 and uneven) */
 	{ "conv2d 3x3 p1 direct, one output channel, inner bands", 2, 4, 30, 50, 1, 3, 3, 1, 1, 1, 1,
 	  0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 p1 direct, one output channel, two column blocks", 2, 3, 5, 300, 1, 3, 3, 1, 1,
