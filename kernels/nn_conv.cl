@@ -893,8 +893,8 @@ static float16 window_masked(__global const float *row, int ih, int s, int W, in
  * against 2.9 ms), and nn/conv.c sends those there.  Each input row segment
  * adds, four vectors at a time (four independent FMA chains), its KW
  * windows into the sums of the output rows whose kernel covers it.
- * Dimension 0 over the blocks of BAND_V vectors of a row, 1 over bands,
- * 2 over B. */
+ * Dimension 0 over the blocks of BAND_V vectors of a row (nn/conv.c
+ * sends rows up to 64 wide, one block), 1 over bands, 2 over B. */
 #define BAND_ACC 256
 __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x, ulong xo,
                             __global const float *w, ulong wo, __global const float *b, ulong bo,

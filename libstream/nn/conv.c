@@ -977,12 +977,12 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	arg_geometry(&a, g);
 	size_t nch = ((size_t)g->OW + 15) / 16, bands = ((size_t)g->OH + OC1_ROWS - 1) / OC1_ROWS;
 	if (band) {
-		/* whole rows up to 256 columns, as many rows as the sums allow */
-		int bv = nch < 16 ? (int)nch : 16, br = BAND_ACC / ((bv + 3) / 4 * 4);
+		/* whole rows (up to 4 vectors), as many rows as the sums allow */
+		int br = BAND_ACC / 4;
 		nn_arg_int(&a, br);
-		nn_arg_int(&a, bv);
-		nch = (nch + bv - 1) / bv;
+		nn_arg_int(&a, (int)nch);
 		bands = ((size_t)g->OH + br - 1) / br;
+		nch = 1;
 	}
 	int st = nn_args_end(&a, name);
 	if (!direct)
