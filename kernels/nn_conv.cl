@@ -881,8 +881,8 @@ static float16 window_masked(__global const float *row, int ih, int s, int W, in
 }
 
 /* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b), stride 1: a
- * work-item computes a band of up to BAND_R output rows by BAND_V vectors
- * of 16 columns, its sums kept in a private array (L1), and walks the
+ * work-item computes a band of up to BAND_R output rows of up to 64
+ * columns (4 vectors), its sums kept in a private array (L1), and walks the
  * input channel by channel, each channel's rows of the band in order, so
  * that it reads whole row segments one after the other, the way the
  * prefetchers follow (conv_oc1_rows reads 16 columns of 8 rows of every
@@ -893,23 +893,20 @@ static float16 window_masked(__global const float *row, int ih, int s, int W, in
  * against 2.9 ms), and nn/conv.c sends those there.  Each input row segment
  * adds, four vectors at a time (four independent FMA chains), its KW
  * windows into the sums of the output rows whose kernel covers it.
- * Dimension 0 over the blocks of BAND_V vectors of a row (nn/conv.c
- * sends rows up to 64 wide, one block), 1 over bands, 2 over B. */
-#define BAND_ACC 256
+ * Dimension 0 unused (1), 1 over bands of BAND_R rows, 2 over B. */
+#define BAND_R 64     /* rows of a band (nn/conv.c's BAND_ROWS); 4 vectors each */
 __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x, ulong xo,
                             __global const float *w, ulong wo, __global const float *b, ulong bo,
                             int has_b, int C, int H, int W, int KH, int KW, int SH, int SW,
-                            int PH, int PW, int OH, int OW, int BAND_R, int BAND_V)
+                            int PH, int PW, int OH, int OW)
 {
-	int v0 = (int)get_global_id(0) * BAND_V, oh0 = (int)get_global_id(1) * BAND_R;
-	int n = get_global_id(2);
-	int nv = min(BAND_V, (OW + 15) / 16 - v0), nq = min(BAND_R, OH - oh0);
-	int vs = (BAND_V + 3) / 4 * 4;   /* sums per row, in whole blocks of 4 */
-	if (nv <= 0 || nq <= 0)
+	int oh0 = (int)get_global_id(1) * BAND_R, n = get_global_id(2);
+	int nv = (OW + 15) / 16, nq = min(BAND_R, OH - oh0);   /* nv <= 4 */
+	if (nq <= 0)
 		return;
-	float16 acc[BAND_ACC];
+	float16 acc[BAND_R * 4];
 	float16 bias = (float16)(has_b ? b[bo] : 0.0f);
-	for (int i = 0; i < BAND_ACC; i++)
+	for (int i = 0; i < BAND_R * 4; i++)
 		acc[i] = bias;
 	int KK = KH * KW, ih0 = oh0 - PH;
 	for (int c = 0; c < C; c++) {
@@ -921,33 +918,29 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
 				continue;
 			__global const float *row = plane + (size_t)ih * W;
 			int qlo = max(0, r - KH + 1), qhi = min(nq - 1, r);
-			for (int v = 0; v < nv; v += 4) {
-				int s = (v0 + v) * 16 - PW;
-				for (int q = qlo; q <= qhi; q++) {
-					__global const float *wk = wc + (r - q) * KW;
-					float16 *a = acc + q * vs + v;
-					float16 t0 = a[0], t1 = a[1], t2 = a[2], t3 = a[3];
-					for (int kw = 0; kw < KW; kw++) {
-						float16 wv = (float16)(wk[kw]);
-						t0 = fma(wv, window_masked(row, ih, s + kw, W, H), t0);
-						t1 = fma(wv, window_masked(row, ih, s + 16 + kw, W, H), t1);
-						t2 = fma(wv, window_masked(row, ih, s + 32 + kw, W, H), t2);
-						t3 = fma(wv, window_masked(row, ih, s + 48 + kw, W, H), t3);
-					}
-					a[0] = t0;
-					a[1] = t1;
-					a[2] = t2;
-					a[3] = t3;
+			for (int q = qlo; q <= qhi; q++) {
+				__global const float *wk = wc + (r - q) * KW;
+				float16 *a = acc + q * 4;
+				float16 t0 = a[0], t1 = a[1], t2 = a[2], t3 = a[3];
+				for (int kw = 0; kw < KW; kw++) {
+					float16 wv = (float16)(wk[kw]);
+					int s = kw - PW;
+					t0 = fma(wv, window_masked(row, ih, s, W, H), t0);
+					t1 = fma(wv, window_masked(row, ih, s + 16, W, H), t1);
+					t2 = fma(wv, window_masked(row, ih, s + 32, W, H), t2);
+					t3 = fma(wv, window_masked(row, ih, s + 48, W, H), t3);
 				}
+				a[0] = t0;
+				a[1] = t1;
+				a[2] = t2;
+				a[3] = t3;
 			}
 		}
 	}
 	for (int q = 0; q < nq; q++)
-		for (int v = 0; v < nv; v++) {
-			int col = (v0 + v) * 16;
-			store16(y + yo + ((size_t)n * OH + oh0 + q) * OW + col,
-			        min(16, OW - col), acc[q * vs + v]);
-		}
+		for (int v = 0; v < nv; v++)
+			store16(y + yo + ((size_t)n * OH + oh0 + q) * OW + v * 16, min(16, OW - v * 16),
+			        acc[q * 4 + v]);
 }
 
 /* Weight gradient of a conv with few input channels: part [NP, OC*C*KK]
@@ -1133,8 +1126,10 @@ __kernel void conv_oc1_weight(__global float *part, ulong po, __global const flo
  * The kernel size is fixed at compile time, so that the loops over the
  * taps unroll into straight code with the accumulators in registers.
  * Dimension 0 over C, 1 over NP. */
-#define OW1_E3(X) X(0) X(1) X(2)
-#define OW1_E5(X) X(0) X(1) X(2) X(3) X(4)
+#define EACH3(X) X(0) X(1) X(2)
+#define EACH5(X) X(0) X(1) X(2) X(3) X(4)
+#define ROW3(F, kh) F(kh, 0) F(kh, 1) F(kh, 2)
+#define ROW5(F, kh) F(kh, 0) F(kh, 1) F(kh, 2) F(kh, 3) F(kh, 4)
 #define OW1_INIT(kh, kw) float16 a##kh##kw = (float16)(0.0f);
 #define OW1_WIN(kw) float16 v##kw = window_masked(row, ih, s + kw, W, H);
 #define OW1_FMA(kh, kw) a##kh##kw = fma(d, v##kw, a##kh##kw);
@@ -1143,7 +1138,8 @@ __kernel void conv_oc1_weight(__global float *part, ulong po, __global const flo
 __kernel void conv_oc1_weight_##K##x##K(__global float *part, ulong po,                 \
                                         __global const float *dy, ulong dyo,            \
                                         __global const float *x, ulong xo, int B, int NP, \
-                                        int C, int H, int W, int PH, int PW, int OH, int OW) \
+                                        int C, int H, int W, int KH, int KW, int SH, int SW, \
+                                        int PH, int PW, int OH, int OW)                 \
 {                                                                                       \
 	int c = get_global_id(0), p = get_global_id(1);                                 \
 	const int KS = K;                                                               \
@@ -1170,7 +1166,7 @@ __kernel void conv_oc1_weight_##K##x##K(__global float *part, ulong po,         
 	__global float *out = part + po + ((size_t)p * C + c) * K * K;                  \
 	EACH(OW1_ROW_STORE)                                                             \
 }
-/* one kernel row kh: EACH2 over its taps */
+/* per kernel row kh, F over its taps (OW1_TAPS: ROW3 or ROW5) */
 #define OW1_ROW_INIT(kh) OW1_TAPS(OW1_INIT, kh)
 #define OW1_ROW_STORE(kh) OW1_TAPS(OW1_STORE, kh)
 #define OW1_ROW_FULL(kh)                                                                \
@@ -1183,13 +1179,12 @@ __kernel void conv_oc1_weight_##K##x##K(__global float *part, ulong po,         
 		float16 d = load16(g + (size_t)(ih + PH - kh) * OW + col0, nl);         \
 		OW1_TAPS(OW1_FMA, kh)                                                   \
 	}
-#define OW1_TAPS(F, kh) OW1_TAPS_K(F, kh)
-#define OW1_TAPS_K(F, kh) F(kh, 0) F(kh, 1) F(kh, 2)
-OW1_KERNEL(3, OW1_E3)
-#undef OW1_TAPS_K
-#define OW1_TAPS_K(F, kh) F(kh, 0) F(kh, 1) F(kh, 2) F(kh, 3) F(kh, 4)
-OW1_KERNEL(5, OW1_E5)
-#undef OW1_TAPS_K
+#define OW1_TAPS ROW3
+OW1_KERNEL(3, EACH3)
+#undef OW1_TAPS
+#define OW1_TAPS ROW5
+OW1_KERNEL(5, EACH5)
+#undef OW1_TAPS
 
 /* Weight and bias gradients of a 3x3 stride-1 conv with one input
  * channel: part [NP, OC, 9] and partb [NP, OC] hold, for the images of
@@ -1202,8 +1197,7 @@ OW1_KERNEL(5, OW1_E5)
  * which it replaces at this shape, took one kernel row per work-item and
  * so read dy three times.  Dimension 0 over the pairs of output channels,
  * 1 over NP. */
-#define CW3_E(X) X(0) X(1) X(2)
-#define CW3_INIT_ROW(kh) CW3_INIT(kh, 0) CW3_INIT(kh, 1) CW3_INIT(kh, 2)
+#define CW3_INIT_ROW(kh) ROW3(CW3_INIT, kh)
 #define CW3_INIT(kh, kw) float16 a##kh##kw = (float16)(0.0f), e##kh##kw = (float16)(0.0f);
 #define CW3_FMA(kh, kw)                                                                 \
 	{                                                                               \
@@ -1216,24 +1210,24 @@ OW1_KERNEL(5, OW1_E5)
 		int ih = oh - PH + kh;                                                  \
 		if (ih >= 0 && ih < H) {                                                \
 			__global const float *row = xn + (size_t)ih * W;                \
-			CW3_FMA(kh, 0) CW3_FMA(kh, 1) CW3_FMA(kh, 2)                    \
+			ROW3(CW3_FMA, kh)                                               \
 		}                                                                       \
 	}
-#define CW3_STORE_ROW(kh) CW3_STORE(kh, 0) CW3_STORE(kh, 1) CW3_STORE(kh, 2)
+#define CW3_STORE_ROW(kh) ROW3(CW3_STORE, kh)
 #define CW3_STORE(kh, kw)                                                               \
 	out[kh * 3 + kw] = sum16(a##kh##kw);                                            \
 	if (two)                                                                        \
 		out[9 + kh * 3 + kw] = sum16(e##kh##kw);
 __kernel void conv_c1_weight_3x3(__global float *part, ulong po, __global float *partb, ulong pbo,
                                  __global const float *dy, ulong dyo, __global const float *x,
-                                 ulong xo, int B, int NP, int OC, int H, int W, int PH, int PW,
-                                 int OH, int OW)
+                                 ulong xo, int B, int NP, int OC, int C, int H, int W, int KH,
+                                 int KW, int SH, int SW, int PH, int PW, int OH, int OW)
 {
 	int oc0 = (int)get_global_id(0) * 2, p = get_global_id(1);
 	if (oc0 >= OC)
 		return;
 	int two = OC - oc0 > 1;
-	CW3_E(CW3_INIT_ROW)
+	EACH3(CW3_INIT_ROW)
 	float16 b0 = (float16)(0.0f), b1 = (float16)(0.0f);
 	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
 		__global const float *xn = x + xo + (size_t)n * H * W;
@@ -1246,11 +1240,11 @@ __kernel void conv_c1_weight_3x3(__global float *part, ulong po, __global float 
 				float16 d1 = load16(g1 + (size_t)oh * OW + col0, nl);
 				b0 += d0;
 				b1 += d1;
-				CW3_E(CW3_ROW)
+				EACH3(CW3_ROW)
 			}
 	}
 	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;
-	CW3_E(CW3_STORE_ROW)
+	EACH3(CW3_STORE_ROW)
 	partb[pbo + (size_t)p * OC + oc0] = sum16(b0);
 	if (two)
 		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);

@@ -27,7 +27,7 @@
 
 #define CONV "nn_conv.cl"
 #define OC1_ROWS 8        /* output rows per work-item of conv_oc1_rows (OC1_R) */
-#define BAND_ACC 256      /* vectors of sums per work-item of conv_oc1_band */
+#define BAND_ROWS 64      /* output rows per work-item of conv_oc1_band (BAND_R) */
 #define DIRECT_W_K 5      /* widest kernel of the direct weight gradients
                              (DIRECT_KMAX and OC1W_K in nn_conv.cl) */
 
@@ -975,18 +975,12 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	nn_args_begin(&a, k);
 	arg_forward_head(&a, y, x, w, b);
 	arg_geometry(&a, g);
-	size_t nch = ((size_t)g->OW + 15) / 16, bands = ((size_t)g->OH + OC1_ROWS - 1) / OC1_ROWS;
-	if (band) {
-		/* whole rows (up to 4 vectors), as many rows as the sums allow */
-		int br = BAND_ACC / 4;
-		nn_arg_int(&a, br);
-		nn_arg_int(&a, (int)nch);
-		bands = ((size_t)g->OH + br - 1) / br;
-		nch = 1;
-	}
 	int st = nn_args_end(&a, name);
 	if (!direct)
 		return nn_launch2(ctx, k, name, st, (size_t)g->OH, (size_t)g->B);
+	/* conv_oc1_band: whole rows, bands of BAND_ROWS */
+	size_t nch = band ? 1 : ((size_t)g->OW + 15) / 16, rows = band ? BAND_ROWS : OC1_ROWS;
+	size_t bands = ((size_t)g->OH + rows - 1) / rows;
 	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { 1, 1, 1 };
 	return nn_launch3(ctx, k, name, st, global, local);
 }
@@ -1210,13 +1204,7 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	nn_arg_int(&a, (int)np);
 	if (!oc1)
 		nn_arg_int(&a, g->OC);
-	if (sq) {
-		const int v[7] = { g->C, g->H, g->W, g->PH, g->PW, g->OH, g->OW };
-		for (int i = 0; i < 7; i++)
-			nn_arg_int(&a, v[i]);
-	} else {
-		arg_geometry(&a, g);
-	}
+	arg_geometry(&a, g);
 	size_t global[3] = { oc1 ? (size_t)g->C : (size_t)g->C * g->KH,
 		             oc1 ? np : ((size_t)g->OC + 1) / 2, oc1 ? 1 : np };
 	size_t local[3] = { 1, 1, 1 };
@@ -1253,9 +1241,10 @@ static int c1_weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, 
 	nn_arg_buf(&a, nn_buf_of(part, np * nw));
 	nn_arg_buf(&a, dy);
 	nn_arg_buf(&a, x);
-	const int v[9] = { g->B, (int)np, g->OC, g->H, g->W, g->PH, g->PW, g->OH, g->OW };
-	for (int i = 0; i < 9; i++)
-		nn_arg_int(&a, v[i]);
+	nn_arg_int(&a, g->B);
+	nn_arg_int(&a, (int)np);
+	nn_arg_int(&a, g->OC);
+	arg_geometry(&a, g);
 	size_t global[3] = { pairs, np, 1 }, local[3] = { 1, 1, 1 };
 	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK)
 		return st;
