@@ -943,6 +943,139 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
 			        acc[q * 4 + v]);
 }
 
+/* y [B, 1, OH, OW] = w [1, C, K, K] * x (+ b[0] if has_b), stride 1, K = 3
+ * or 5 fixed at compile time: a work-item computes 16 columns of OT_R
+ * output rows in named accumulators and walks each input channel's
+ * OT_R + K - 1 rows once: per input row it loads the K windows of the row
+ * and adds each into the output rows whose kernel covers that row, up to
+ * K FMAs per window (conv_oc1_rows loads one window per FMA), with the
+ * weight as a broadcast operand.  The row loop is unrolled into straight
+ * code: which accumulator an (input row, kernel row) pair feeds is a
+ * switch on a constant, folded away.  A tile whose windows all lie inside
+ * the rows reads them with plain loads, the others through window_masked;
+ * rows outside the image are skipped.  While it works on one channel it
+ * prefetches the next channel's rows (without, the first FMA after each
+ * row's loads took most of the samples in perf).  Measured with
+ * bench_conv against conv_oc1_rows / conv_oc1_band: SRCNN's 5x5 32->1
+ * forward 4.2-4.9 -> 2.6-2.9 ms at 4 x 256^2 and 4.6-4.8 -> 2.0-2.1 ms at
+ * 128 x 33^2.  Two vectors per work-item (more independent FMA chains)
+ * ran slower in every shape, and so did 16-row bands.  Dimension 0 over
+ * the 16-column vectors of a row, 1 over bands of OT_R rows, 2 over B. */
+#define OT_R 8        /* output rows per work-item (nn/conv.c's TILE_ROWS) */
+#define OT_EACHQ(X, wv) X(0, wv) X(1, wv) X(2, wv) X(3, wv) X(4, wv) X(5, wv) X(6, wv) X(7, wv)
+#define OT_ROWS3(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9)
+#define OT_ROWS5(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define OT_KW3(F, r) F(r, 0) F(r, 1) F(r, 2)
+#define OT_KW5(F, r) F(r, 0) F(r, 1) F(r, 2) F(r, 3) F(r, 4)
+/* OT_PK_r(F, kw): F(q, kh, kw) for the output rows q < OT_R whose kernel
+ * row kh covers input row r = q + kh of the band */
+#define OT_P3_0(F, kw) F(0, 0, kw)
+#define OT_P3_1(F, kw) F(1, 0, kw) F(0, 1, kw)
+#define OT_P3_2(F, kw) F(2, 0, kw) F(1, 1, kw) F(0, 2, kw)
+#define OT_P3_3(F, kw) F(3, 0, kw) F(2, 1, kw) F(1, 2, kw)
+#define OT_P3_4(F, kw) F(4, 0, kw) F(3, 1, kw) F(2, 2, kw)
+#define OT_P3_5(F, kw) F(5, 0, kw) F(4, 1, kw) F(3, 2, kw)
+#define OT_P3_6(F, kw) F(6, 0, kw) F(5, 1, kw) F(4, 2, kw)
+#define OT_P3_7(F, kw) F(7, 0, kw) F(6, 1, kw) F(5, 2, kw)
+#define OT_P3_8(F, kw) F(7, 1, kw) F(6, 2, kw)
+#define OT_P3_9(F, kw) F(7, 2, kw)
+#define OT_P5_0(F, kw) F(0, 0, kw)
+#define OT_P5_1(F, kw) F(1, 0, kw) F(0, 1, kw)
+#define OT_P5_2(F, kw) F(2, 0, kw) F(1, 1, kw) F(0, 2, kw)
+#define OT_P5_3(F, kw) F(3, 0, kw) F(2, 1, kw) F(1, 2, kw) F(0, 3, kw)
+#define OT_P5_4(F, kw) F(4, 0, kw) F(3, 1, kw) F(2, 2, kw) F(1, 3, kw) F(0, 4, kw)
+#define OT_P5_5(F, kw) F(5, 0, kw) F(4, 1, kw) F(3, 2, kw) F(2, 3, kw) F(1, 4, kw)
+#define OT_P5_6(F, kw) F(6, 0, kw) F(5, 1, kw) F(4, 2, kw) F(3, 3, kw) F(2, 4, kw)
+#define OT_P5_7(F, kw) F(7, 0, kw) F(6, 1, kw) F(5, 2, kw) F(4, 3, kw) F(3, 4, kw)
+#define OT_P5_8(F, kw) F(7, 1, kw) F(6, 2, kw) F(5, 3, kw) F(4, 4, kw)
+#define OT_P5_9(F, kw) F(7, 2, kw) F(6, 3, kw) F(5, 4, kw)
+#define OT_P5_10(F, kw) F(7, 3, kw) F(6, 4, kw)
+#define OT_P5_11(F, kw) F(7, 4, kw)
+#define OT_INIT(q, wv) float16 a##q = wv;
+#define OT_STORE(q, wv)                                                                 \
+	if (oh0 + q < OH)                                                               \
+		store16(out + (size_t)q * OW, nl, a##q);
+#define OT_FMA(q, kh, kw) a##q = fma((float16)(wc[kh * OT_K + kw]), v, a##q);
+#define OT_WIN_IN(r, kw)                                                                \
+	{                                                                               \
+		float16 v = vload16(0, row + s0 + kw);                                  \
+		OT_PAIRS(r, OT_FMA, kw)                                                 \
+	}
+#define OT_WIN_EDGE(r, kw)                                                              \
+	{                                                                               \
+		float16 v = window_masked(row, ih, s0 + kw, W, H);                      \
+		OT_PAIRS(r, OT_FMA, kw)                                                 \
+	}
+#define OT_ROW(r, WIN)                                                                  \
+	{                                                                               \
+		int ih = ih0 + r;                                                       \
+		if (ih >= 0 && ih < H) {                                                \
+			__global const float *row = plane + (size_t)ih * W;             \
+			OT_KW(WIN, r)                                                   \
+		}                                                                       \
+	}
+#define OT_ROW_IN(r) OT_ROW(r, OT_WIN_IN)
+#define OT_ROW_EDGE(r) OT_ROW(r, OT_WIN_EDGE)
+/* the first and last lines of row r of the next plane */
+#define OT_PREFETCH(r)                                                                  \
+	{                                                                               \
+		int ih = ih0 + r;                                                       \
+		if (ih >= 0 && ih < H) {                                                \
+			__global const float *pr = plane + (size_t)(H + ih) * W + max(s0, 0); \
+			__builtin_prefetch(pr);                                         \
+			__builtin_prefetch(pr + 14 + OT_K);                             \
+		}                                                                       \
+	}
+#define OT_KERNEL(K)                                                                    \
+__kernel void conv_oc1_tile_##K##x##K(__global float *y, ulong yo,                      \
+                                      __global const float *x, ulong xo,                \
+                                      __global const float *w, ulong wo,                \
+                                      __global const float *b, ulong bo, int has_b,     \
+                                      int C, int H, int W, int KH, int KW, int SH,      \
+                                      int SW, int PH, int PW, int OH, int OW)           \
+{                                                                                       \
+	int col0 = (int)get_global_id(0) * 16, oh0 = (int)get_global_id(1) * OT_R;      \
+	int n = get_global_id(2);                                                       \
+	if (col0 >= OW || oh0 >= OH)                                                    \
+		return;                                                                 \
+	float16 bias = (float16)(has_b ? b[bo] : 0.0f);                                 \
+	OT_EACHQ(OT_INIT, bias)                                                         \
+	int ih0 = oh0 - PH, s0 = col0 - PW;                                             \
+	int in = s0 >= 0 && s0 + 16 + K - 1 <= W;                                       \
+	for (int c = 0; c < C; c++) {                                                   \
+		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;     \
+		__global const float *wc = w + wo + (size_t)c * K * K;                  \
+		if (c + 1 < C)                                                          \
+			OT_ROWS(OT_PREFETCH)                                            \
+		if (in) {                                                               \
+			OT_ROWS(OT_ROW_IN)                                              \
+		} else {                                                                \
+			OT_ROWS(OT_ROW_EDGE)                                            \
+		}                                                                       \
+	}                                                                               \
+	int nl = min(16, OW - col0);                                                    \
+	__global float *out = y + yo + ((size_t)n * OH + oh0) * OW + col0;              \
+	OT_EACHQ(OT_STORE, 0)                                                           \
+}
+#define OT_K 3
+#define OT_ROWS OT_ROWS3
+#define OT_KW OT_KW3
+#define OT_PAIRS(r, F, kw) OT_P3_##r(F, kw)
+OT_KERNEL(3)
+#undef OT_K
+#undef OT_ROWS
+#undef OT_KW
+#undef OT_PAIRS
+#define OT_K 5
+#define OT_ROWS OT_ROWS5
+#define OT_KW OT_KW5
+#define OT_PAIRS(r, F, kw) OT_P5_##r(F, kw)
+OT_KERNEL(5)
+#undef OT_K
+#undef OT_ROWS
+#undef OT_KW
+#undef OT_PAIRS
+
 /* Weight gradient of a conv with few input channels: part [NP, OC*C*KK]
  * holds, for images [B*p/NP, B*(p+1)/NP), the sums of dy * x at each tap.
  * A work-item takes kernel row kh of input channel c for two output

@@ -28,6 +28,7 @@
 #define CONV "nn_conv.cl"
 #define OC1_ROWS 8        /* output rows per work-item of conv_oc1_rows (OC1_R) */
 #define BAND_ROWS 64      /* output rows per work-item of conv_oc1_band (BAND_R) */
+#define TILE_ROWS 8       /* output rows per work-item of conv_oc1_tile_KxK (OT_R) */
 #define DIRECT_W_K 5      /* widest kernel of the direct weight gradients
                              (DIRECT_KMAX and OC1W_K in nn_conv.cl) */
 
@@ -966,8 +967,14 @@ static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
                        int direct)
 {
-	int band = direct && g->SH == 1 && g->SW == 1 && g->OW <= 64;
-	const char *name = !direct ? "conv_oc1_forward" : band ? "conv_oc1_band" : "conv_oc1_rows";
+	int tile = direct && g->SH == 1 && g->SW == 1 && g->KH == g->KW && (g->KH == 3 || g->KH == 5);
+	int band = direct && !tile && g->SH == 1 && g->SW == 1 && g->OW <= 64;
+	if (getenv("TOMOGAN_OT_OFF"))
+		tile = 0, band = direct && g->SH == 1 && g->SW == 1 && g->OW <= 64;
+	const char *name = !direct ? "conv_oc1_forward"
+	                   : tile  ? (g->KH == 3 ? "conv_oc1_tile_3x3" : "conv_oc1_tile_5x5")
+	                   : band  ? "conv_oc1_band"
+	                           : "conv_oc1_rows";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
@@ -980,6 +987,8 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 		return nn_launch2(ctx, k, name, st, (size_t)g->OH, (size_t)g->B);
 	/* conv_oc1_band: whole rows, bands of BAND_ROWS */
 	size_t nch = band ? 1 : ((size_t)g->OW + 15) / 16, rows = band ? BAND_ROWS : OC1_ROWS;
+	if (tile)
+		rows = TILE_ROWS;
 	size_t bands = ((size_t)g->OH + rows - 1) / rows;
 	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { 1, 1, 1 };
 	return nn_launch3(ctx, k, name, st, global, local);

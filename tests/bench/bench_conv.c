@@ -261,6 +261,7 @@ static void bench_srcnn(nn_rng *r, int quick)
 		bench_layer("SRCNN conv 1x1 64->32, 128 x 33^2", r, 128, 64, 33, 33, 32, 1, 1, 0, 1);
 		bench_layer("SRCNN conv 5x5 32->1, 128 x 33^2", r, 128, 32, 33, 33, 1, 5, 1, 2, 1);
 		bench_layer("SRCNN conv 1x1 64->32, 4 x 256^2", r, 4, 64, 256, 256, 32, 1, 1, 0, 1);
+		bench_layer("SRCNN conv 5x5 32->1, 4 x 256^2", r, 4, 32, 256, 256, 1, 5, 1, 2, 1);
 	}
 	if (only)
 		return;
