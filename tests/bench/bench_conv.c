@@ -13,6 +13,10 @@
  *   -d  0: one-channel layers through the GEMM paths (ctx->conv_direct = 0)
  *   -p  0: the forward of shifted convs by GEMMs per tap, not the direct
  *       kernel on the phase planes (ctx->conv_planes = 0)
+ * The first line is the CPU's FMA peak: one thread per online CPU, each
+ * running 12 independent chains of 16-lane (AVX-512) or 8-lane (AVX2)
+ * FMAs from registers, the widest the CPU has; OpenBLAS's sgemm and the
+ * layers are measured against it as well as against sgemm.
  * FLOPs: a conv forward counts 2*B*OC*OH*OW*C*KH*KW; its backward twice
  * that (data and weight gradients), once when the data gradient is
  * skipped (the first layer); bias terms are not counted.  Shapes: the
@@ -25,6 +29,11 @@
 #include <time.h>
 
 #include <cblas.h>
+#include <pthread.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "cli.h"
 #include "nn/nn.h"
@@ -103,6 +112,95 @@ static int dev_gemm(void *arg)
 	struct gemm_job *j = arg;
 	size_t n = (size_t)j->n;
 	return tg_gemm(ctx.cl, 0, 0, n, n, n, 1.0f, j->A, 0, n, j->B, 0, n, 0.0f, j->C, 0, n);
+}
+
+/* ---- the FMA peak ---- */
+
+#define PEAK_ITERS 20000000L   /* per thread: 12 FMAs each */
+
+/* 12 named accumulators (an array stays in memory at -O2) */
+#define PEAK_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static float peak_avx512(void)
+{
+	__m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-6f);
+#define P512_INIT(i) __m512 a##i = _mm512_set1_ps((float)i);
+#define P512_FMA(i) a##i = _mm512_fmadd_ps(a##i, m, c);
+#define P512_SUM(i) s += _mm512_reduce_add_ps(a##i);
+	PEAK_EACH(P512_INIT)
+	for (long n = 0; n < PEAK_ITERS; n++) {
+		PEAK_EACH(P512_FMA)
+	}
+	float s = 0;
+	PEAK_EACH(P512_SUM)
+	return s;
+}
+
+__attribute__((target("avx2,fma"))) static float peak_avx2(void)
+{
+	__m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
+#define P256_INIT(i) __m256 a##i = _mm256_set1_ps((float)i);
+#define P256_FMA(i) a##i = _mm256_fmadd_ps(a##i, m, c);
+#define P256_SUM(i) _mm256_storeu_ps(t, a##i), s += t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+	PEAK_EACH(P256_INIT)
+	for (long n = 0; n < PEAK_ITERS; n++) {
+		PEAK_EACH(P256_FMA)
+	}
+	float t[8], s = 0;
+	PEAK_EACH(P256_SUM)
+	return s;
+}
+#endif
+
+static int peak_lanes(void)
+{
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		return 16;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return 8;
+#endif
+	return 0;
+}
+
+static volatile float peak_sink;
+
+static void *peak_thread(void *arg)
+{
+#if defined(__x86_64__)
+	peak_sink = *(int *)arg == 16 ? peak_avx512() : peak_avx2();
+#else
+	(void)arg;
+#endif
+	return NULL;
+}
+
+static void bench_peak(void)
+{
+	int lanes = peak_lanes();
+	long nt = sysconf(_SC_NPROCESSORS_ONLN);
+	if (!lanes || nt < 1 || nt > 64) {
+		printf("%-44s (no AVX2/AVX-512 FMA: not measured)\n", "FMA peak");
+		return;
+	}
+	pthread_t t[64];
+	double best = 1e30;
+	for (int rep = 0; rep < 3; rep++) {
+		double t0 = now();
+		long ok = 0;
+		for (long i = 0; i < nt; i++)
+			ok += pthread_create(&t[i], NULL, peak_thread, &lanes) == 0;
+		for (long i = 0; i < ok; i++)
+			pthread_join(t[i], NULL);
+		double dt = now() - t0;
+		if (ok == nt && dt < best)
+			best = dt;
+	}
+	char name[64];
+	snprintf(name, sizeof name, "FMA peak, %ld threads x %d lanes", nt, lanes);
+	printf("%-44s %9.2f ms %7.1f GFLOP/s\n", name, 1e3 * best,
+	       2.0 * 12 * lanes * PEAK_ITERS * nt / best * 1e-9);
 }
 
 static void bench_gemm(nn_rng *r)
@@ -336,6 +434,7 @@ int main(int argc, char **argv)
 	       ctx.col_cols, budget);
 	nn_rng r;
 	nn_rng_init(&r, 1);
+	bench_peak();
 	bench_gemm(&r);
 	printf("%-44s %-18s | %-18s | fwd+bwd\n", "conv2d layer (batch x size)", "forward",
 	       "backward");
