@@ -1351,30 +1351,31 @@ OW1_KERNEL(3, EACH3)
 OW1_KERNEL(5, EACH5)
 #undef OW1_TAPS
 
-/* Weight and bias gradients of a 3x3 stride-1 conv with one input
- * channel: part [NP, OC, 9] and partb [NP, OC] hold, for the images of
- * part p, the sums of dy * x at each tap and of dy.  A work-item takes two
- * output channels over the images of its part, reads their dy rows in
- * order (each value of dy once, the bias gradient with it: a separate
- * bias_grad pass read dy again), and per vector of 16 columns and kernel
- * row kh whose input row exists loads the 3 windows of that row
- * (window_masked) for 6 FMAs into named accumulators.  conv_c1_weight,
- * which it replaces at this shape, took one kernel row per work-item and
- * so read dy three times.  Dimension 0 over the pairs of output channels,
- * 1 over NP. */
+/* Weight and bias gradients of a 3x3 conv of stride 1 (conv_c1_weight_3x3)
+ * or 2 (_s2) with one input channel: part [NP, OC, 9] and partb [NP, OC]
+ * hold, for the images of part p, the sums of dy * x at each tap and of
+ * dy.  A work-item takes two output channels over the images of its part,
+ * reads their dy rows in order (each value of dy once, the bias gradient
+ * with it: a separate bias_grad pass read dy again), and per vector of 16
+ * columns and kernel row kh whose input row exists gets the 3 windows of
+ * that row (CW3_WINDOWS_S1/_S2) for 6 FMAs into named accumulators.
+ * conv_c1_weight, which they replace at these shapes, took one kernel row
+ * per work-item and so read dy three times, and at stride 2 loaded two
+ * vectors per window; the critic's stride-2 1->64 layer at 64 x 64^2:
+ * weight and bias gradients 4.1 + 0.5 -> 1.1 ms (bench_conv).
+ * Dimension 0 over the pairs of output channels, 1 over NP. */
 #define CW3_INIT_ROW(kh) ROW3(CW3_INIT, kh)
 #define CW3_INIT(kh, kw) float16 a##kh##kw = (float16)(0.0f), e##kh##kw = (float16)(0.0f);
 #define CW3_FMA(kh, kw)                                                                 \
-	{                                                                               \
-		float16 v = window_masked(row, ih, s + kw, W, H);                       \
-		a##kh##kw = fma(d0, v, a##kh##kw);                                      \
-		e##kh##kw = fma(d1, v, e##kh##kw);                                      \
-	}
+	a##kh##kw = fma(d0, v##kw, a##kh##kw);                                          \
+	e##kh##kw = fma(d1, v##kw, e##kh##kw);
 #define CW3_ROW(kh)                                                                     \
 	{                                                                               \
-		int ih = oh - PH + kh;                                                  \
+		int ih = oh * CW3_S - PH + kh;                                          \
 		if (ih >= 0 && ih < H) {                                                \
 			__global const float *row = xn + (size_t)ih * W;                \
+			float16 v0, v1, v2;                                             \
+			CW3_WINDOWS(row, ih, s, W, H, v0, v1, v2);                      \
 			ROW3(CW3_FMA, kh)                                               \
 		}                                                                       \
 	}
@@ -1383,37 +1384,66 @@ OW1_KERNEL(5, EACH5)
 	out[kh * 3 + kw] = sum16(a##kh##kw);                                            \
 	if (two)                                                                        \
 		out[9 + kh * 3 + kw] = sum16(e##kh##kw);
-__kernel void conv_c1_weight_3x3(__global float *part, ulong po, __global float *partb, ulong pbo,
-                                 __global const float *dy, ulong dyo, __global const float *x,
-                                 ulong xo, int B, int NP, int OC, int C, int H, int W, int KH,
-                                 int KW, int SH, int SW, int PH, int PW, int OH, int OW)
-{
-	int oc0 = (int)get_global_id(0) * 2, p = get_global_id(1);
-	if (oc0 >= OC)
-		return;
-	int two = OC - oc0 > 1;
-	EACH3(CW3_INIT_ROW)
-	float16 b0 = (float16)(0.0f), b1 = (float16)(0.0f);
-	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
-		__global const float *xn = x + xo + (size_t)n * H * W;
-		__global const float *g0 = dy + dyo + (size_t)(n * OC + oc0) * OH * OW;
-		__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;
-		for (int oh = 0; oh < OH; oh++)
-			for (int col0 = 0; col0 < OW; col0 += 16) {
-				int nl = min(16, OW - col0), s = col0 - PW;
-				float16 d0 = load16(g0 + (size_t)oh * OW + col0, nl);
-				float16 d1 = load16(g1 + (size_t)oh * OW + col0, nl);
-				b0 += d0;
-				b1 += d1;
-				EACH3(CW3_ROW)
-			}
-	}
-	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;
-	EACH3(CW3_STORE_ROW)
-	partb[pbo + (size_t)p * OC + oc0] = sum16(b0);
-	if (two)
-		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);
+#define CW3_KERNEL(NAME)                                                                \
+__kernel void NAME(__global float *part, ulong po, __global float *partb, ulong pbo,    \
+                   __global const float *dy, ulong dyo, __global const float *x,        \
+                   ulong xo, int B, int NP, int OC, int C, int H, int W, int KH,        \
+                   int KW, int SH, int SW, int PH, int PW, int OH, int OW)              \
+{                                                                                       \
+	int oc0 = (int)get_global_id(0) * 2, p = get_global_id(1);                      \
+	if (oc0 >= OC)                                                                  \
+		return;                                                                 \
+	int two = OC - oc0 > 1;                                                         \
+	EACH3(CW3_INIT_ROW)                                                             \
+	float16 b0 = (float16)(0.0f), b1 = (float16)(0.0f);                             \
+	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {                           \
+		__global const float *xn = x + xo + (size_t)n * H * W;                  \
+		__global const float *g0 = dy + dyo + (size_t)(n * OC + oc0) * OH * OW; \
+		__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;             \
+		for (int oh = 0; oh < OH; oh++)                                         \
+			for (int col0 = 0; col0 < OW; col0 += 16) {                     \
+				int nl = min(16, OW - col0), s = col0 * CW3_S - PW;     \
+				float16 d0 = load16(g0 + (size_t)oh * OW + col0, nl);   \
+				float16 d1 = load16(g1 + (size_t)oh * OW + col0, nl);   \
+				b0 += d0;                                               \
+				b1 += d1;                                               \
+				EACH3(CW3_ROW)                                          \
+			}                                                               \
+	}                                                                               \
+	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;                   \
+	EACH3(CW3_STORE_ROW)                                                            \
+	partb[pbo + (size_t)p * OC + oc0] = sum16(b0);                                  \
+	if (two)                                                                        \
+		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);                      \
 }
+/* The windows of taps kw = 0, 1, 2 at stride 1: lanes i of row[s + kw + i]. */
+#define CW3_WINDOWS_S1(row, ih, s, W, H, v0, v1, v2)                                    \
+	v0 = window_masked(row, ih, s, W, H);                                           \
+	v1 = window_masked(row, ih, s + 1, W, H);                                       \
+	v2 = window_masked(row, ih, s + 2, W, H)
+/* The same at stride 2, lanes i of row[s + kw + 2i] (0 outside [0, W)):
+ * the 32 floats from s give the even lanes (kw = 0) and the odd (kw = 1);
+ * kw = 2 is kw = 0 moved down a lane, with row[s + 32] in the last. */
+#define CW3_WINDOWS_S2(row, ih, s, W, H, v0, v1, v2)                                    \
+	{                                                                               \
+		float16 lo = window_masked(row, ih, s, W, H);                           \
+		float16 hi = window_masked(row, ih, s + 16, W, H);                      \
+		float last = s + 32 >= 0 && s + 32 < W ? row[s + 32] : 0.0f;           \
+		v0 = (float16)(lo.even, hi.even);                                       \
+		v1 = (float16)(lo.odd, hi.odd);                                         \
+		v2 = shuffle2(v0, (float16)(last),                                      \
+		              (uint16)(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)); \
+	}
+#define CW3_S 1
+#define CW3_WINDOWS CW3_WINDOWS_S1
+CW3_KERNEL(conv_c1_weight_3x3)
+#undef CW3_S
+#undef CW3_WINDOWS
+#define CW3_S 2
+#define CW3_WINDOWS CW3_WINDOWS_S2
+CW3_KERNEL(conv_c1_weight_3x3_s2)
+#undef CW3_S
+#undef CW3_WINDOWS
 
 /* Weight gradient of a 1x1 conv (stride 1, no padding) of x [B, C, S]
  * into dy [B, OC, S]: part [NP, OC, C] holds, for images [B*p/NP,

@@ -1225,16 +1225,17 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 /* Whether conv_c1_weight_3x3 takes the weight and bias gradients. */
 static int c1_weight_3x3_fits(const nn_ctx *ctx, const nn_conv2d *g)
 {
-	return direct_c1(ctx, g) && g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1;
+	return direct_c1(ctx, g) && g->KH == 3 && g->KW == 3 && g->SH == g->SW &&
+	       (g->SH == 1 || g->SH == 2);
 }
 
-/* dw += and db += (if given) the gradients of a 3x3 stride-1 conv with
- * one input channel by conv_c1_weight_3x3: per-part sums into scratch,
+/* dw += and db += (if given) the gradients of a 3x3 conv of stride 1 or
+ * 2 with one input channel by conv_c1_weight_3x3(_s2): per-part sums into scratch,
  * then conv_add_parts for each. */
 static int c1_weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, nn_buf dy,
                          nn_buf x)
 {
-	const char *name = "conv_c1_weight_3x3";
+	const char *name = g->SH == 1 ? "conv_c1_weight_3x3" : "conv_c1_weight_3x3_s2";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;

@@ -328,6 +328,15 @@ static const conv_case cases[] = {
 	  1, 0, 0, 0, 0, 0 },
 	{ "conv2d 3x3 p1 direct, one input channel, no dx", 4, 1, 9, 20, 12, 3, 3, 1, 1, 1, 1, 0, 0,
 	  1, 0, 1 },
+	/* the same at stride 2 (conv_c1_weight_3x3_s2: the windows of the three
+	 * taps of a row from one 32-float load, the last lane of the third
+	 * read alone) */
+	{ "conv2d 3x3 s2 p(0,2) direct, one input channel, odd OC", 3, 1, 8, 37, 9, 3, 3, 2, 2, 0,
+	  2, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p1 direct, one input channel, no bias, narrow", 2, 1, 7, 11, 8, 3, 3, 2, 2,
+	  1, 1, 0, 0, 0, 0, 0 },
+	{ "conv2d 3x3 s2 p1 direct, one input channel, 64 wide, no dx", 3, 1, 6, 64, 10, 3, 3, 2, 2,
+	  1, 1, 0, 0, 1, 0, 1 },
 	/* the weight gradient of shifted convs with OC >= 16 by
 	 * conv_grid_weight: parts of more than one chunk of 128 grid
 	 * positions (with whole-batch groups), a last block of 32 output
