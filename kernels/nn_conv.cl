@@ -801,8 +801,9 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
  * every output row whose kernel covers it, staged at the borders.  The
  * first way took SRCNN's 5x5 32->1 layer from about 50 to 75 GFLOP/s
  * (srcnn apply, TOMOGAN_CL_TIMING=1): the second tests per FMA whether
- * the row is covered.  nn/conv.c sends here strides other than 1 and
- * rows wider than 64 (conv_oc1_band takes the narrower ones).  Dimension
+ * the row is covered.  nn/conv.c sends here what conv_oc1_tile_KxK and
+ * conv_oc1_band do not take: strides other than 1, and kernels other than
+ * 3x3 and 5x5 on rows wider than 64.  Dimension
  * 0 over the 16-column vectors of a row, 1 over bands of OC1_R rows, 2
  * over B. */
 __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x, ulong xo,
@@ -912,7 +913,8 @@ static float16 load16_room(__global const float *p, int n, int room)
  * for the generator's 64->1 layer at 64 x 64^2, against 3.7 here).  On
  * rows wider than 64 conv_oc1_rows, whose windows then mostly lie inside
  * the image, is faster (SRCNN's 5x5 32->1 layer on a 256 x 256 frame: 1.6
- * against 2.9 ms), and nn/conv.c sends those there.  Each input row segment
+ * against 2.9 ms), and nn/conv.c sends those there; 3x3 and 5x5 kernels
+ * go to conv_oc1_tile_KxK at any width.  Each input row segment
  * adds, four vectors at a time (four independent FMA chains), its KW
  * windows into the sums of the output rows whose kernel covers it.
  * Dimension 0 unused (1), 1 over bands of BAND_R rows, 2 over B. */

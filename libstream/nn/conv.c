@@ -961,16 +961,17 @@ static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 	return st;
 }
 
-/* The kernels for OC == 1 (argument lists in nn_conv.cl): conv_oc1_rows
- * (direct, register-blocked) or conv_oc1_forward (a GEMV against the
+/* The kernels for OC == 1 (argument lists in nn_conv.cl): direct and
+ * register-blocked, conv_oc1_tile_3x3/_5x5 (stride 1, square 3x3 and 5x5
+ * kernels), conv_oc1_band (other stride-1 kernels on rows up to 64 wide)
+ * or conv_oc1_rows (the rest), else conv_oc1_forward (a GEMV against the
  * implicit columns, any stride). */
 static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
                        int direct)
 {
-	int tile = direct && g->SH == 1 && g->SW == 1 && g->KH == g->KW && (g->KH == 3 || g->KH == 5);
-	int band = direct && !tile && g->SH == 1 && g->SW == 1 && g->OW <= 64;
-	if (getenv("TOMOGAN_OT_OFF"))
-		tile = 0, band = direct && g->SH == 1 && g->SW == 1 && g->OW <= 64;
+	int s1 = direct && g->SH == 1 && g->SW == 1;
+	int tile = s1 && g->KH == g->KW && (g->KH == 3 || g->KH == 5);
+	int band = s1 && !tile && g->OW <= 64;
 	const char *name = !direct ? "conv_oc1_forward"
 	                   : tile  ? (g->KH == 3 ? "conv_oc1_tile_3x3" : "conv_oc1_tile_5x5")
 	                   : band  ? "conv_oc1_band"
@@ -986,9 +987,8 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	if (!direct)
 		return nn_launch2(ctx, k, name, st, (size_t)g->OH, (size_t)g->B);
 	/* conv_oc1_band: whole rows, bands of BAND_ROWS */
-	size_t nch = band ? 1 : ((size_t)g->OW + 15) / 16, rows = band ? BAND_ROWS : OC1_ROWS;
-	if (tile)
-		rows = TILE_ROWS;
+	size_t nch = band ? 1 : ((size_t)g->OW + 15) / 16;
+	size_t rows = band ? BAND_ROWS : tile ? TILE_ROWS : OC1_ROWS;
 	size_t bands = ((size_t)g->OH + rows - 1) / rows;
 	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { 1, 1, 1 };
 	return nn_launch3(ctx, k, name, st, global, local);
