@@ -1040,14 +1040,24 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
 	}
 #define OT_ROW_IN(r) OT_ROW(r, OT_WIN_IN)
 #define OT_ROW_EDGE(r) OT_ROW(r, OT_WIN_EDGE)
+/* A prefetch hint: the compiler's where it has one (PoCL's clang turns
+ * it into prefetcht0), else OpenCL's prefetch. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_prefetch)
+#define OT_HINT(p) __builtin_prefetch(p)
+#endif
+#endif
+#ifndef OT_HINT
+#define OT_HINT(p) prefetch(p, 1)
+#endif
 /* the first and last lines of row r of the next plane */
 #define OT_PREFETCH(r)                                                                  \
 	{                                                                               \
 		int ih = ih0 + r;                                                       \
 		if (ih >= 0 && ih < H) {                                                \
 			__global const float *pr = plane + (size_t)(H + ih) * W + max(s0, 0); \
-			__builtin_prefetch(pr);                                         \
-			__builtin_prefetch(pr + 14 + OT_K);                             \
+			OT_HINT(pr);                                                    \
+			OT_HINT(pr + 14 + OT_K);                                        \
 		}                                                                       \
 	}
 #define OT_KERNEL(K)                                                                    \
