@@ -864,32 +864,31 @@ __kernel void conv_oc1_rows(__global float *y, ulong yo, __global const float *x
 }
 
 /* The window of 16 columns of a row starting at column s, zero outside
- * [0, W) (stride 1).  A vector across a left or right border is read
- * straight from the plane when it stays inside it (lanes in the
- * neighbouring rows masked), else through edge16.  ih: the row's index in
- * its plane of H rows. */
-static float16 window_masked(__global const float *row, int ih, int s, int W, int H)
-{
-	if (s >= 0 && s + 16 <= W)
-		return vload16(0, row + s);
-	if (s >= W || s + 16 <= 0)
-		return (float16)(0.0f);
-	int e = ih * W + s;
-	if (e < 0 || e + 16 > H * W)
-		return edge16(row, W, s);
-	int16 col = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + s;
-	return select((float16)(0.0f), vload16(0, row + s), col >= 0 && col < W);
-}
-
-/* The same for a row with rows before and after it in its plane, in a
- * plane wider than 22: every window of a kernel up to 5 wide then lies
- * in the plane, so one load and a mask. */
+ * [0, W), as one load and a mask where it crosses a border: for rows
+ * whose load stays inside the plane (window_masked checks; a row with
+ * rows before and after it in a plane wider than 22 always does for
+ * kernels up to 5 wide). */
 static float16 window_mid(__global const float *row, int s, int W)
 {
 	if (s >= 0 && s + 16 <= W)
 		return vload16(0, row + s);
 	int16 col = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + s;
 	return select((float16)(0.0f), vload16(0, row + s), col >= 0 && col < W);
+}
+
+/* The window of 16 columns of a row starting at column s, zero outside
+ * [0, W) (stride 1).  A vector across a left or right border is read
+ * straight from the plane when it stays inside it (lanes in the
+ * neighbouring rows masked), else through edge16.  ih: the row's index in
+ * its plane of H rows. */
+static float16 window_masked(__global const float *row, int ih, int s, int W, int H)
+{
+	int inside = s >= 0 && s + 16 <= W, e = ih * W + s;
+	if (!inside && (s >= W || s + 16 <= 0))
+		return (float16)(0.0f);
+	if (!inside && (e < 0 || e + 16 > H * W))
+		return edge16(row, W, s);
+	return window_mid(row, s, W);
 }
 
 /* load16(p, n) where room floats from p may be read. */
@@ -974,8 +973,10 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
  * and adds each into the output rows whose kernel covers that row, up to
  * K FMAs per window (conv_oc1_rows loads one window per FMA), with the
  * weight as a broadcast operand.  The row loop is unrolled into straight
- * code: which accumulator an (input row, kernel row) pair feeds is a
- * switch on a constant, folded away.  A tile whose windows all lie inside
+ * code: the (output row, kernel row) pairs an input row feeds come from
+ * the tables OT_P3_r and OT_P5_r (a switch on a constant folded to the
+ * same code but made PoCL's preprocessing, run at every program start,
+ * about 25 ms longer).  A tile whose windows all lie inside
  * the rows reads them with plain loads, the others through window_masked;
  * rows outside the image are skipped.  While it works on one channel it
  * prefetches the next channel's rows (without, the first FMA after each

@@ -315,6 +315,9 @@ static const conv_case cases[] = {
 	{ "conv2d 9x9 p4 direct, one output channel", 2, 3, 12, 37, 1, 9, 9, 1, 1, 4, 4, 0, 0, 1, 0,
 	  0 },
 	{ "conv2d 1x1 direct, one output channel", 2, 5, 6, 21, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0 },
+	/* conv_oc1_band (3x3 and 5x5 go to conv_oc1_tile_KxK): a second band */
+	{ "conv2d 1x1 direct, one output channel, two row bands", 2, 3, 70, 20, 1, 1, 1, 1, 1, 0, 0,
+	  0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 valid direct, one output channel, narrow", 3, 2, 6, 8, 1, 3, 3, 1, 1, 0, 0, 0,
 	  0, 0, 0, 0 },
 	{ "conv2d 5x5 p(1,3) direct, one output channel", 2, 3, 9, 40, 1, 5, 5, 1, 1, 1, 3, 0, 0, 1,
