@@ -1,11 +1,15 @@
+#define _GNU_SOURCE   /* sched_setaffinity */
 /* test_ocl: the OpenCL runtime of ocl.h on the default device (PoCL on a
  * machine without a GPU): device choice, the kernels of common.cl against
  * plain C, buffers, error names, build failures with their log, include
- * expansion, TOMOGAN_CL_TIMING and the exit status of tg_clx_init.
+ * expansion, TOMOGAN_CL_TIMING, the exit status of tg_clx_init and the
+ * pinning of PoCL's worker threads (POCL_AFFINITY).
  * Some checks run this program again as a child (argv[1] "--child ...")
  * so that a fresh process sees a changed environment. */
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +132,76 @@ static int child_timing(void)
 	/* and one GEMM, timed by backend: 16 x 16 x 16 from the filled buffer */
 	if (tg_gemm(cl, 0, 0, 16, 16, 16, 1, buf, 0, 16, buf, 256, 16, 0, buf, 512, 16))
 		return 5;
+	clReleaseMemObject(buf);
+	return 0;
+}
+
+/* Threads of this process allowed on exactly one CPU, and a mask of
+ * those CPUs (below 64). */
+static int pinned_threads(uint64_t *cpus)
+{
+	*cpus = 0;
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[300], line[256];
+		snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof line, f)) {
+			unsigned c;
+			char rest[8];
+			if (strncmp(line, "Cpus_allowed_list:", 18) == 0 &&
+			    sscanf(line + 18, " %u%7s", &c, rest) == 1) {
+				n++;
+				if (c < 64)
+					*cpus |= (uint64_t)1 << c;
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Starts the runtime (argv "last": on the last CPU only) and runs a
+ * kernel, then prints "POCL_AFFINITY=<value or unset> pinned=N cpus=MASK
+ * pocl=0|1" to stderr. */
+static int child_affinity(int last)
+{
+	if (last) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET((int)sysconf(_SC_NPROCESSORS_ONLN) - 1, &set);
+		if (sched_setaffinity(0, sizeof set, &set) != 0)
+			return 6;
+	}
+	tg_cl *cl;
+	if (tg_cl_init(&cl) != TG_CL_OK)
+		return 2;
+	cl_kernel k = tg_cl_kernel(cl, "common.cl", "fill", NULL);
+	cl_mem buf = tg_cl_alloc(cl, 4096 * sizeof(float), NULL);
+	if (!k || !buf)
+		return 3;
+	cl_ulong off = 0, n = 4096;
+	float v = 1;
+	size_t global = 4096;
+	if (tg_cl_args(k, sizeof buf, &buf, sizeof off, &off, sizeof n, &n, sizeof v, &v, 0) ||
+	    tg_cl_run(cl, k, 1, &global, NULL) || tg_cl_finish(cl))
+		return 4;
+	char pname[256] = "";
+	clGetPlatformInfo(cl->platform, CL_PLATFORM_NAME, sizeof pname, pname, NULL);
+	uint64_t cpus;
+	int pinned = pinned_threads(&cpus);
+	const char *a = getenv("POCL_AFFINITY");
+	fprintf(stderr, "POCL_AFFINITY=%s pinned=%d cpus=%llx pocl=%d\n", a ? a : "unset", pinned,
+	        (unsigned long long)cpus, strstr(pname, "Portable Computing Language") != NULL);
 	clReleaseMemObject(buf);
 	return 0;
 }
@@ -471,6 +545,62 @@ static void test_children(void)
 	free(err);
 }
 
+/* PoCL's workers are pinned one per CPU (ocl.c's pin_pocl_workers) when
+ * POCL_AFFINITY is unset and the process may use every CPU; a value the
+ * user set stays, and a process kept to fewer CPUs is not pinned. */
+static void test_affinity(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char *err = NULL, a[32] = "";
+	int pinned = -1, pocl = 0;
+	unsigned long long cpus = 0;
+	const char *args[] = { "--child", "affinity", NULL };
+	const char *unset[] = { "POCL_AFFINITY", "TOMOGAN_DEVICE", NULL };
+	int rc = run_child(args, unset, &err);
+	int got = err ? sscanf(err, "POCL_AFFINITY=%31s pinned=%d cpus=%llx pocl=%d", a, &pinned,
+	                       &cpus, &pocl) : 0;
+	int all = ncpu >= 1 && ncpu < 64;
+	cpu_set_t mine;
+	CPU_ZERO(&mine);
+	if (sched_getaffinity(0, sizeof mine, &mine) != 0 || CPU_COUNT(&mine) != ncpu)
+		all = 0;
+	if (!all) {
+		printf("SKIP affinity: this process may not use every CPU\n");
+		free(err);
+		return;
+	}
+	check(rc == 0 && got == 4 && strcmp(a, "1") == 0,
+	      "affinity: POCL_AFFINITY=1 when unset and all %ld CPUs are allowed (%d: %.*s)", ncpu,
+	      rc, err ? (int)strcspn(err, "\n") : 0, err ? err : "");
+	if (pocl && ncpu >= 2)
+		check(pinned >= ncpu && cpus == (ncpu == 64 ? ~0ull : (1ull << ncpu) - 1),
+		      "affinity: PoCL's workers pinned, one to each of the %ld CPUs (%d threads, "
+		      "mask %llx)", ncpu, pinned, cpus);
+	free(err);
+
+	const char *zero[] = { "POCL_AFFINITY=0", "TOMOGAN_DEVICE", NULL };
+	rc = run_child(args, zero, &err);
+	got = err ? sscanf(err, "POCL_AFFINITY=%31s pinned=%d cpus=%llx pocl=%d", a, &pinned, &cpus,
+	                   &pocl) : 0;
+	check(rc == 0 && got == 4 && strcmp(a, "0") == 0 && pinned == 0,
+	      "affinity: the user's POCL_AFFINITY=0 stays and no thread is pinned (%d, %d pinned)",
+	      rc, pinned);
+	free(err);
+
+	if (ncpu >= 2) {
+		const char *last[] = { "--child", "affinity", "last", NULL };
+		rc = run_child(last, unset, &err);
+		got = err ? sscanf(err, "POCL_AFFINITY=%31s pinned=%d cpus=%llx pocl=%d", a, &pinned,
+		                   &cpus, &pocl) : 0;
+		/* every thread then has the one CPU: pinned counts them all */
+		check(rc == 0 && got == 4 && strcmp(a, "unset") == 0 &&
+		      cpus == 1ull << (ncpu - 1),
+		      "affinity: a process kept to CPU %ld runs, POCL_AFFINITY left unset (%d: %.*s)",
+		      ncpu - 1, rc, err ? (int)strcspn(err, "\n") : 0, err ? err : "");
+		free(err);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "--child") == 0) {
@@ -478,6 +608,8 @@ int main(int argc, char **argv)
 			return child_clx_init(argc, argv);
 		if (strcmp(argv[2], "timing") == 0)
 			return child_timing();
+		if (strcmp(argv[2], "affinity") == 0)
+			return child_affinity(argc >= 4 && strcmp(argv[3], "last") == 0);
 		return 64;
 	}
 	unsetenv("TOMOGAN_DEVICE");
@@ -493,5 +625,6 @@ int main(int argc, char **argv)
 	test_build(cl);
 	test_device_choice(name);
 	test_children();
+	test_affinity();
 	return check_finish();
 }
