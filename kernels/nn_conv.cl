@@ -603,16 +603,21 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * with one input channel (w1t [KH*KW, OC1], taps_major, + 16 floats of
  * slack) and a 1x1 conv after it (w2t [OC1, OC2], + 16 floats of slack),
  * SRCNN 9-1-5's first two layers, in one pass: the OC1 channels of the
- * first conv for a work-item's 16 columns stay in a private array (4 KiB
+ * first conv for a work-item's 32 columns stay in a private array (8 KiB
  * at OC1 = 64, in the L1 cache) and never go to global memory, which
- * saves writing and reading back 4*OC1 bytes per pixel.  The first conv
- * is conv_c1_forward's loop over blocks of 16 channels, the second that
- * of conv_pointwise_forward (bias first, then one FMA per input channel
- * in order), so the output is bit for bit that of the two kernels.
- * OC1 <= PAIR_C and both OC1 and OC2 multiples of 16
- * (nn_conv2d_pair_fits).  Dimension 0 over the 16-column vectors of a
- * row, 1 over OH, 2 over B. */
+ * saves writing and reading back 4*OC1 bytes per pixel.  Both convs run
+ * in blocks of 8 channels over two vectors of 16 columns: per tap (or
+ * input channel of the 1x1 conv) two vector loads and 8 weight
+ * broadcasts feed 16 FMAs (one vector and 16 channels took 17 loads for
+ * 16 FMAs, and the kernel ran about 15% slower).  Each output is summed
+ * as conv_c1_forward (bias, then the taps in order) and
+ * conv_pointwise_forward (bias, then the input channels in order) sum it,
+ * so the output is bit for bit that of the two kernels.  OC1 <= PAIR_C
+ * and both OC1 and OC2 multiples of 16 (nn_conv2d_pair_fits).
+ * Dimension 0 over the 32-column blocks of a row, 1 over OH, 2 over B. */
 #define PAIR_C 64
+#define PAIR_COLS 32
+#define PR_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 __kernel void conv_c1_pair_forward(__global float *y, ulong yo, __global const float *x,
                                    ulong xo, __global const float *w1t, ulong w1o,
                                    __global const float *b1, ulong b1o, int has_b1,
@@ -621,15 +626,16 @@ __kernel void conv_c1_pair_forward(__global float *y, ulong yo, __global const f
                                    int OC2, int H, int W, int KH, int KW, int PH, int PW, int OH,
                                    int OW, int act, float slope)
 {
-	int col0 = (int)get_global_id(0) * 16, oh = get_global_id(1), n = get_global_id(2);
+	int col0 = (int)get_global_id(0) * PAIR_COLS, oh = get_global_id(1), n = get_global_id(2);
 	if (col0 >= OW || oh >= OH)
 		return;
-	int nc = stage_chunks(1, KW);
+	int nc = stage_chunks(1, KW + 16); /* 32 outputs: 31 + KW floats */
 	float t[STAGE];
-	float16 h[PAIR_C];
-	for (int oc0 = 0; oc0 < OC1; oc0 += 16) {
-#define PR1_INIT(o) float16 a##o = (float16)(has_b1 ? b1[b1o + oc0 + o] : 0.0f);
-		C1_EACH(PR1_INIT)
+	float16 h[2 * PAIR_C];
+	for (int oc0 = 0; oc0 < OC1; oc0 += 8) {
+#define PR1_INIT(o) float16 a##o = (float16)(has_b1 ? b1[b1o + oc0 + o] : 0.0f), \
+	c##o = a##o;
+		PR_EACH(PR1_INIT)
 		for (int kh = 0; kh < KH; kh++) {
 			int ih = oh - PH + kh;
 			if (ih < 0 || ih >= H)
@@ -637,27 +643,53 @@ __kernel void conv_c1_pair_forward(__global float *y, ulong yo, __global const f
 			__global const float *row = x + xo + ((size_t)n * H + ih) * W;
 			__global const float *wk = w1t + w1o + (size_t)kh * KW * OC1 + oc0;
 			int s = col0 - PW;
-			FOR_WINDOWS(row, s, 1, KW, t, nc, v, {
-#define PR1_FMA(o) a##o = fma((float16)(wk[kw * OC1 + o]), v, a##o);
-				C1_EACH(PR1_FMA)
-			})
-		}
-#define PR1_KEEP(o) h[oc0 + o] = act16(a##o, act, slope);
-		C1_EACH(PR1_KEEP)
+#define PR1_FMA(o)                                                                  \
+	{                                                                           \
+		float16 w = (float16)(wk[kw * OC1 + o]);                            \
+		a##o = fma(w, v, a##o);                                             \
+		c##o = fma(w, u, c##o);                                             \
 	}
-	int nl = min(16, OW - col0);
-	for (int oc0 = 0; oc0 < OC2; oc0 += 16) {
-#define PR2_INIT(o) float16 a##o = (float16)(has_b2 ? b2[b2o + oc0 + o] : 0.0f);
-		C1_EACH(PR2_INIT)
+			if (s >= 0 && s + 31 + KW <= W) {
+				for (int kw = 0; kw < KW; kw++) {
+					float16 v = vload16(0, row + s + kw);
+					float16 u = vload16(0, row + s + 16 + kw);
+					PR_EACH(PR1_FMA)
+				}
+			} else {
+				stage(t, row, W, s, nc);
+				for (int kw = 0; kw < KW; kw++) {
+					float16 v = vload16(0, t + kw), u = vload16(0, t + 16 + kw);
+					PR_EACH(PR1_FMA)
+				}
+			}
+		}
+#define PR1_KEEP(o)                                                                 \
+	h[2 * (oc0 + o)] = act16(a##o, act, slope);                                 \
+	h[2 * (oc0 + o) + 1] = act16(c##o, act, slope);
+		PR_EACH(PR1_KEEP)
+	}
+	int nl = min(16, OW - col0), nu = OW - col0 - 16;
+	for (int oc0 = 0; oc0 < OC2; oc0 += 8) {
+#define PR2_INIT(o) float16 a##o = (float16)(has_b2 ? b2[b2o + oc0 + o] : 0.0f), \
+	c##o = a##o;
+		PR_EACH(PR2_INIT)
 		__global const float *wk = w2t + w2o + oc0;
 		for (int c = 0; c < OC1; c++, wk += OC2) {
-			float16 v = h[c];
-#define PR2_FMA(o) a##o = fma((float16)(wk[o]), v, a##o);
-			C1_EACH(PR2_FMA)
+			float16 v = h[2 * c], u = h[2 * c + 1];
+#define PR2_FMA(o)                                                                  \
+	{                                                                           \
+		float16 w = (float16)(wk[o]);                                       \
+		a##o = fma(w, v, a##o);                                             \
+		c##o = fma(w, u, c##o);                                             \
+	}
+			PR_EACH(PR2_FMA)
 		}
 		__global float *out = y + yo + ((size_t)(n * OC2 + oc0) * OH + oh) * OW + col0;
-#define PR2_STORE(o) store16(out + (size_t)o * OH * OW, nl, act16(a##o, act, slope));
-		C1_EACH(PR2_STORE)
+#define PR2_STORE(o)                                                                \
+	store16(out + (size_t)o * OH * OW, nl, act16(a##o, act, slope));            \
+	if (nu > 0)                                                                 \
+		store16(out + (size_t)o * OH * OW + 16, nu, act16(c##o, act, slope));
+		PR_EACH(PR2_STORE)
 	}
 }
 

@@ -1108,8 +1108,8 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 }
 
 /* ---- a one-input-channel conv and a 1x1 conv in one pass ----
- * conv_c1_pair_forward keeps the first conv's channels of 16 columns in
- * a private array of PAIR_C float16 (as in nn_conv.cl), so the first
+ * conv_c1_pair_forward keeps the first conv's channels of 32 columns in
+ * a private array of 2 * PAIR_C float16 (as in nn_conv.cl), so the first
  * conv must be one direct_c1 takes with stride 1 and at most PAIR_C
  * output channels, both convs with a multiple of 16 output channels. */
 #define PAIR_C 64
@@ -1154,7 +1154,7 @@ int nn_conv2d_pair_forward(nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2
 	for (int i = 0; i < 11; i++)
 		nn_arg_int(&a, v[i]);
 	nn_arg_float(&a, slope);
-	size_t nch = ((size_t)g1->OW + 15) / 16;
+	size_t nch = ((size_t)g1->OW + 31) / 32;   /* 32 columns per work-item */
 	size_t global[3] = { nch, (size_t)g1->OH, (size_t)g1->B }, local[3] = { nch, 1, 1 };
 	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }

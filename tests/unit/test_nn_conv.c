@@ -522,6 +522,8 @@ int main(void)
 	pair_case(ctx, 3, 6, 16, 16, 3, 1, 16, 0, NN_ACT_LEAKY);
 	pair_case(ctx, 1, 25, 30, 48, 9, 0, 16, 1, NN_ACT_LEAKY);
 	pair_case(ctx, 2, 9, 5, 32, 5, 2, 48, 1, NN_ACT_RELU);
+	pair_case(ctx, 1, 12, 48, 64, 9, 4, 32, 1, NN_ACT_RELU);
+	pair_case(ctx, 2, 7, 33, 16, 7, 3, 16, 1, NN_ACT_RELU);
 	pair_refusals(ctx);
 	/* The other GEMM backend on a few cases (CLBlast on a CPU device, or
 	 * OpenBLAS where the default is CLBlast): both must agree with the
