@@ -19,15 +19,19 @@
 #define PAD 3
 
 static nn_rng rng;
+/* floats before each test tensor in its buffer: PAD (an offset that is
+ * no multiple of a vector), or 16 for the cases that need 64-byte
+ * aligned tensors (pad_of) */
+static size_t pad = PAD;
 
 static nn_buf up(nn_ctx *ctx, const float *host, size_t n)
 {
-	cl_mem m = nn_alloc(ctx, n + PAD, NULL);
+	cl_mem m = nn_alloc(ctx, n + pad, NULL);
 	if (!m) {
 		fprintf(stderr, "%s\n", nn_error());
 		exit(70);
 	}
-	nn_buf b = nn_buf_of(m, PAD);
+	nn_buf b = nn_buf_of(m, pad);
 	if (host && nn_write(ctx, b, host, n) != TG_CL_OK) {
 		fprintf(stderr, "%s\n", nn_error());
 		exit(70);
@@ -100,7 +104,23 @@ typedef struct conv_case {
 	int no_dx;
 } conv_case;
 
+/* Cases named "past the caches" put their tensors at 64-byte boundaries
+ * (conv_c1_forward's non-temporal stores need them). */
+static size_t pad_of(const conv_case *k)
+{
+	return strstr(k->name, "past the caches") ? 16 : PAD;
+}
+
+static void run_conv_at(nn_ctx *ctx, const conv_case *k, size_t col_cols);
+
 static void run_conv(nn_ctx *ctx, const conv_case *k, size_t col_cols)
+{
+	pad = pad_of(k);
+	run_conv_at(ctx, k, col_cols);
+	pad = PAD;
+}
+
+static void run_conv_at(nn_ctx *ctx, const conv_case *k, size_t col_cols)
 {
 	nn_conv2d g;
 	nn_convt2d t;
@@ -175,7 +195,16 @@ static void run_conv(nn_ctx *ctx, const conv_case *k, size_t col_cols)
  * v > 0 ? v : v * slope).  act alternates between ReLU and LeakyReLU(0.2)
  * from case to case; the check also asks for outputs of both signs.
  * Tolerance as above. */
+static void run_act_at(nn_ctx *ctx, const conv_case *k, int act);
+
 static void run_act(nn_ctx *ctx, const conv_case *k, int act)
+{
+	pad = pad_of(k);
+	run_act_at(ctx, k, act);
+	pad = PAD;
+}
+
+static void run_act_at(nn_ctx *ctx, const conv_case *k, int act)
 {
 	nn_conv2d g;
 	if (nn_conv2d_shape(&g, k->B, k->C, k->H, k->W, k->OC, k->KH, k->KW, k->SH, k->SW, k->PH,
@@ -331,6 +360,11 @@ static const conv_case cases[] = {
 	  1, 0, 0, 0, 0, 0 },
 	{ "conv2d 3x3 p1 direct, one input channel, no dx", 4, 1, 9, 20, 12, 3, 3, 1, 1, 1, 1, 0, 0,
 	  1, 0, 1 },
+	/* an output of more than 16 MiB (17.8 MB), which conv_c1_forward
+	 * writes with non-temporal stores (as it writes the data gradient of
+	 * a conv with one output channel) */
+	{ "conv2d 3x3 p1 direct, one input channel, y past the caches", 17, 1, 64, 64, 64, 3, 3, 1,
+	  1, 1, 1, 0, 0, 1, 0, 1 },
 	/* the same at stride 2 (conv_c1_weight_3x3_s2: the windows of the three
 	 * taps of a row from one 32-float load, the last lane of the third
 	 * read alone) */
