@@ -573,6 +573,14 @@ static void store16(__global float *p, int n, float16 v)
 #define C1_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) \
 	X(13) X(14) X(15)
 #define OC1_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+/* x += w * v and y += w * u with one weight w broadcast to both vectors
+ * (two columns or two rows of a register block) */
+#define FMA2(w, v, u, x, y)                                                         \
+	{                                                                           \
+		float16 w_ = (float16)(w);                                          \
+		x = fma(w_, v, x);                                                  \
+		y = fma(w_, u, y);                                                  \
+	}
 
 /* y [B, OC, OH, OW] = act(w * x (+ b if has_b)) for one input channel and many
  * output channels, the weights given by tap: wt [KH*KW, OC] (nn/conv.c's
@@ -673,12 +681,7 @@ __kernel void conv_c1_pair_forward(__global float *y, ulong yo, __global const f
 			__global const float *row = x + xo + ((size_t)n * H + ih) * W;
 			__global const float *wk = w1t + w1o + (size_t)kh * KW * OC1 + oc0;
 			int s = col0 - PW;
-#define PR1_FMA(o)                                                                  \
-	{                                                                           \
-		float16 w = (float16)(wk[kw * OC1 + o]);                            \
-		a##o = fma(w, v, a##o);                                             \
-		c##o = fma(w, u, c##o);                                             \
-	}
+#define PR1_FMA(o) FMA2(wk[kw * OC1 + o], v, u, a##o, c##o)
 			if (s >= 0 && s + 31 + KW <= W) {
 				for (int kw = 0; kw < KW; kw++) {
 					float16 v = vload16(0, row + s + kw);
@@ -706,12 +709,7 @@ __kernel void conv_c1_pair_forward(__global float *y, ulong yo, __global const f
 		__global const float *wk = w2t + w2o + oc0;
 		for (int c = 0; c < OC1; c++, wk += OC2) {
 			float16 v = h[2 * c], u = h[2 * c + 1];
-#define PR2_FMA(o)                                                                  \
-	{                                                                           \
-		float16 w = (float16)(wk[o]);                                       \
-		a##o = fma(w, v, a##o);                                             \
-		c##o = fma(w, u, c##o);                                             \
-	}
+#define PR2_FMA(o) FMA2(wk[o], v, u, a##o, c##o)
 			PR_EACH(PR2_FMA)
 		}
 		__global float *out = y + yo + ((size_t)(n * OC2 + oc0) * OH + oh) * OW + col0;
@@ -778,12 +776,7 @@ __kernel void conv_planes_forward(__global float *y, ulong yo, __global const fl
 			__global const float *wk = wt + wo + (size_t)(kh * KW + kw) * C * OC + oc0;
 			for (int c = 0; c < C; c++, p += cs, wk += OC) {
 				float16 v = vload16(0, p), u = vload16(0, p + Wq);
-#define PL8_FMA(o)                                                                  \
-	{                                                                           \
-		float16 w_ = (float16)(wk[o]);                                      \
-		a##o = fma(w_, v, a##o);                                            \
-		b##o = fma(w_, u, b##o);                                            \
-	}
+#define PL8_FMA(o) FMA2(wk[o], v, u, a##o, b##o)
 				PL8_EACH(PL8_FMA)
 			}
 		}
