@@ -554,7 +554,8 @@ static void store16(__global float *p, int n, float16 v)
  * without).  The stores are ordered before the kernel's completion by
  * the locked instructions with which the runtime's worker thread then
  * signals it (x86 drains write-combining buffers at a LOCK instruction).
- * NT_BYTES: outputs larger than half the L3 cache of the CPUs here. */
+ * NT_BYTES: outputs of at least half the L3 cache of the CPUs here (the
+ * critic's stride-2 1->64 layer at batch 64 writes exactly that). */
 #define NT_BYTES ((size_t)16 << 20)
 #if defined(__has_builtin) && defined(__x86_64__)
 #if __has_builtin(__builtin_nontemporal_store)
@@ -566,6 +567,14 @@ static void store16(__global float *p, int n, float16 v)
 #define NT_OK 0
 #define NT_STORE16(v, p) vstore16((v), 0, (p))
 #endif
+/* Whether a work-item of conv_c1_forward (or conv_c1_phases_forward)
+ * writes its nl outputs at out of each of its 16 channel planes of `plane`
+ * floats with non-temporal stores: whole aligned vectors, and an output of
+ * NT_BYTES or more (dimension 2 of the launch: B times the blocks of 16
+ * channels). */
+#define C1_NT(out, nl, plane)                                                           \
+	(NT_OK && (nl) == 16 && (((ulong)(out) | ((size_t)(plane) * 4)) & 63) == 0 &&    \
+	 (size_t)get_global_size(2) * 16 * (plane) * 4 >= NT_BYTES)
 
 /* The accumulators are named variables, not arrays: PoCL keeps a private
  * array indexed in a loop in memory even under #pragma unroll, which cost
@@ -621,12 +630,11 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
 	}
 	int nl = min(16, OW - col0);
 	__global float *out = y + yo + ((size_t)(n * OC + oc0) * OH + oh) * OW + col0;
-	/* An output of more than NT_BYTES goes past the caches where its
+	/* An output of NT_BYTES or more goes past the caches where its
 	 * vectors are whole and aligned (no read for ownership of lines it
 	 * overwrites): the critic's 3x3 1->64 forward at 64 x 64^2 2.2 -> 1.6
 	 * ms, and so the generator's 64->1 data gradient (bench_conv). */
-	int nt = NT_OK && nl == 16 && (((ulong)out | ((size_t)OH * OW * 4)) & 63) == 0 &&
-	         (size_t)get_global_size(2) * 16 * OH * OW * 4 > NT_BYTES;
+	int nt = C1_NT(out, nl, OH * OW);
 #define C1_STORE(o)                                                                 \
 	if (oc0 + o < OC) {                                                         \
 		if (nt)                                                             \
@@ -1426,102 +1434,111 @@ OW1_KERNEL(3, EACH3)
 OW1_KERNEL(5, EACH5)
 #undef OW1_TAPS
 
-/* Weight and bias gradients of a 3x3 conv of stride 1 (conv_c1_weight_3x3)
- * or 2 (_s2) with one input channel: part [NP, OC, 9] and partb [NP, OC]
- * hold, for the images of part p, the sums of dy * x at each tap and of
- * dy.  A work-item takes two output channels over the images of its part,
- * reads their dy rows in order (each value of dy once, the bias gradient
- * with it: a separate bias_grad pass read dy again), and per vector of 16
- * columns and kernel row kh whose input row exists gets the 3 windows of
- * that row (CW3_WINDOWS_S1/_S2) for 6 FMAs into named accumulators.
- * conv_c1_weight, which they replace at these shapes, took one kernel row
- * per work-item and so read dy three times, and at stride 2 loaded two
- * vectors per window; the critic's stride-2 1->64 layer at 64 x 64^2:
- * weight and bias gradients 4.1 + 0.5 -> 1.1 ms (bench_conv).
+/* conv_c1_forward at stride S > 1 from the S*S phase planes of x, xq [S*S,
+ * B, Hd, Wd] (nn/conv.c's c1_phases_embed, qh0 = floor(-PH / S), qw0 =
+ * floor(-PW / S)): with kh - PH = S*qh + rh and kw - PW = S*qw + rw, tap
+ * (kh, kw) of output (oh, ow) is row oh + qh - qh0, column ow + qw - qw0 of
+ * phase (rh, rw), so the window of a tap for 16 outputs is one plain load,
+ * where conv_c1_forward staged strided windows through a private array
+ * (the critic's stride-2 1->64 layer at 64 x 64^2: 0.86-0.95 -> 0.43-0.44
+ * ms, and 0.035 ms to make the planes; bench_conv).
+ * The planes hold zeros around the image and reach the last vector of a
+ * row.  The taps are summed in conv_c1_forward's order.  Dimension 0 over
+ * the 16-column vectors of a row, 1 over OH, 2 over B times the blocks of
+ * 16 channels. */
+__kernel void conv_c1_phases_forward(__global float *y, ulong yo, __global const float *xq,
+                                     ulong xqo, __global const float *wt, ulong wo,
+                                     __global const float *b, ulong bo, int has_b, int OC,
+                                     int B, int Hd, int Wd, int KH, int KW, int S, int PH,
+                                     int PW, int OH, int OW, int act, float slope)
+{
+	int col0 = (int)get_global_id(0) * 16, oh = get_global_id(1), z = get_global_id(2);
+	if (col0 >= OW || oh >= OH)
+		return;
+	int nob = (OC + 15) / 16;
+	int n = z / nob, oc0 = (z - n * nob) * 16;
+	int qh0 = floor_div(-PH, S), qw0 = floor_div(-PW, S);
+	C1_EACH(C1_INIT)
+	for (int kh = 0; kh < KH; kh++) {
+		int qh = floor_div(kh - PH, S), rh = kh - PH - qh * S;
+		__global const float *wk = wt + wo + (size_t)kh * KW * OC + oc0;
+		for (int kw = 0; kw < KW; kw++) {
+			int qw = floor_div(kw - PW, S), rw = kw - PW - qw * S;
+			float16 v = vload16(0, xq + xqo + (((size_t)(rh * S + rw) * B + n) * Hd + oh +
+			                                  qh - qh0) * Wd + col0 + qw - qw0);
+			C1_EACH(C1_FMA)
+		}
+	}
+	int nl = min(16, OW - col0);
+	__global float *out = y + yo + ((size_t)(n * OC + oc0) * OH + oh) * OW + col0;
+	int nt = C1_NT(out, nl, OH * OW);
+	C1_EACH(C1_STORE)
+}
+
+/* Weight and bias gradients of a 3x3 conv of any stride S with one input
+ * channel, from the phase planes xq [S*S, B, Hd, Wd] of x that
+ * conv_c1_phases_forward reads (at stride 1 the one plane of x
+ * zero-padded): part [NP, OC, 9] and partb [NP, OC] hold, for the images of
+ * part p, the sums of dy * x at each tap and of dy.  A work-item takes two
+ * output channels over the images of its part and reads their dy rows in
+ * order (each value of dy once, the bias gradient with it); per vector of
+ * 16 columns, the window of each tap is one plain load at a fixed offset
+ * (CP_OFF) from the vector's row, for two FMAs into named accumulators.
+ * Lanes past OW have dy = 0 and padding zeros in the planes, so they add
+ * nothing.  The kernels it replaces read x itself, with two masked loads
+ * per window row (at stride 2 also a scalar and three shuffles); the
+ * critic's 1->64 layers at 64 x 64^2, weight and bias gradients: stride 1
+ * 2.72-2.88 -> 1.63-1.72 ms, stride 2 0.95-1.02 -> 0.35-0.39 ms (bench_conv).
  * Dimension 0 over the pairs of output channels, 1 over NP. */
 #define CW3_INIT_ROW(kh) ROW3(CW3_INIT, kh)
 #define CW3_INIT(kh, kw) float16 a##kh##kw = (float16)(0.0f), e##kh##kw = (float16)(0.0f);
-#define CW3_FMA(kh, kw)                                                                 \
-	a##kh##kw = fma(d0, v##kw, a##kh##kw);                                          \
-	e##kh##kw = fma(d1, v##kw, e##kh##kw);
-#define CW3_ROW(kh)                                                                     \
-	{                                                                               \
-		int ih = oh * CW3_S - PH + kh;                                          \
-		if (ih >= 0 && ih < H) {                                                \
-			__global const float *row = xn + (size_t)ih * W;                \
-			float16 v0, v1, v2;                                             \
-			CW3_WINDOWS(row, ih, s, W, H, v0, v1, v2);                      \
-			ROW3(CW3_FMA, kh)                                               \
-		}                                                                       \
-	}
 #define CW3_STORE_ROW(kh) ROW3(CW3_STORE, kh)
 #define CW3_STORE(kh, kw)                                                               \
 	out[kh * 3 + kw] = sum16(a##kh##kw);                                            \
 	if (two)                                                                        \
 		out[9 + kh * 3 + kw] = sum16(e##kh##kw);
-#define CW3_KERNEL(NAME)                                                                \
-__kernel void NAME(__global float *part, ulong po, __global float *partb, ulong pbo,    \
-                   __global const float *dy, ulong dyo, __global const float *x,        \
-                   ulong xo, int B, int NP, int OC, int C, int H, int W, int KH,        \
-                   int KW, int SH, int SW, int PH, int PW, int OH, int OW)              \
-{                                                                                       \
-	int oc0 = (int)get_global_id(0) * 2, p = get_global_id(1);                      \
-	if (oc0 >= OC)                                                                  \
-		return;                                                                 \
-	int two = OC - oc0 > 1;                                                         \
-	EACH3(CW3_INIT_ROW)                                                             \
-	float16 b0 = (float16)(0.0f), b1 = (float16)(0.0f);                             \
-	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {                           \
-		__global const float *xn = x + xo + (size_t)n * H * W;                  \
-		__global const float *g0 = dy + dyo + (size_t)(n * OC + oc0) * OH * OW; \
-		__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;             \
-		for (int oh = 0; oh < OH; oh++)                                         \
-			for (int col0 = 0; col0 < OW; col0 += 16) {                     \
-				int nl = min(16, OW - col0), s = col0 * CW3_S - PW;     \
-				size_t at = (size_t)oh * OW + col0;                     \
-				CW3_HINT(g0 + at + CW3_AHEAD);                          \
-				CW3_HINT(g1 + at + CW3_AHEAD);                          \
-				float16 d0 = load16(g0 + at, nl);                       \
-				float16 d1 = load16(g1 + at, nl);                       \
-				b0 += d0;                                               \
-				b1 += d1;                                               \
-				EACH3(CW3_ROW)                                          \
-			}                                                               \
-	}                                                                               \
-	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;                   \
-	EACH3(CW3_STORE_ROW)                                                            \
-	partb[pbo + (size_t)p * OC + oc0] = sum16(b0);                                  \
-	if (two)                                                                        \
-		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);                      \
-}
-/* The windows of taps kw = 0, 1, 2 at stride 1: lanes i of row[s + kw + i]. */
-#define CW3_WINDOWS_S1(row, ih, s, W, H, v0, v1, v2)                                    \
-	v0 = window_masked(row, ih, s, W, H);                                           \
-	v1 = window_masked(row, ih, s + 1, W, H);                                       \
-	v2 = window_masked(row, ih, s + 2, W, H)
-/* The same at stride 2, lanes i of row[s + kw + 2i] (0 outside [0, W)):
- * the 32 floats from s give the even lanes (kw = 0) and the odd (kw = 1);
- * kw = 2 is kw = 0 moved down a lane, with row[s + 32] in the last. */
-#define CW3_WINDOWS_S2(row, ih, s, W, H, v0, v1, v2)                                    \
-	{                                                                               \
-		float16 lo = window_masked(row, ih, s, W, H);                           \
-		float16 hi = window_masked(row, ih, s + 16, W, H);                      \
-		float last = s + 32 >= 0 && s + 32 < W ? row[s + 32] : 0.0f;           \
-		v0 = (float16)(lo.even, hi.even);                                       \
-		v1 = (float16)(lo.odd, hi.odd);                                         \
-		v2 = shuffle2(v0, (float16)(last),                                      \
-		              (uint16)(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)); \
+#define CP_OFF(kh, kw)                                                                  	size_t o##kh##kw;                                                               	{                                                                               		int qh = floor_div(kh - PH, S), qw = floor_div(kw - PW, S);             		int ph = (kh - PH - qh * S) * S + kw - PW - qw * S;                     		o##kh##kw = ((size_t)ph * B * Hd + qh - qh0) * Wd + qw - qw0;           	}
+#define CP_OFF_ROW(kh) ROW3(CP_OFF, kh)
+#define CP_FMA(kh, kw)                                                                  	{                                                                               		float16 v = vload16(0, xr + o##kh##kw);                                 		a##kh##kw = fma(d0, v, a##kh##kw);                                      		e##kh##kw = fma(d1, v, e##kh##kw);                                      	}
+#define CP_ROW(kh) ROW3(CP_FMA, kh)
+__kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global float *partb,
+                                        ulong pbo, __global const float *dy, ulong dyo,
+                                        __global const float *xq, ulong xqo, int B, int NP,
+                                        int OC, int Hd, int Wd, int S, int PH, int PW, int OH,
+                                        int OW)
+{
+	int oc0 = (int)get_global_id(0) * 2, p = get_global_id(1);
+	if (oc0 >= OC)
+		return;
+	int two = OC - oc0 > 1;
+	int qh0 = floor_div(-PH, S), qw0 = floor_div(-PW, S);
+	EACH3(CP_OFF_ROW)
+	EACH3(CW3_INIT_ROW)
+	float16 b0 = (float16)(0.0f), b1 = (float16)(0.0f);
+	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
+		__global const float *xn = xq + xqo + (size_t)n * Hd * Wd;
+		__global const float *g0 = dy + dyo + (size_t)(n * OC + oc0) * OH * OW;
+		__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;
+		for (int oh = 0; oh < OH; oh++)
+			for (int col0 = 0; col0 < OW; col0 += 16) {
+				int nl = min(16, OW - col0);
+				size_t at = (size_t)oh * OW + col0;
+				CW3_HINT(g0 + at + CW3_AHEAD);
+				CW3_HINT(g1 + at + CW3_AHEAD);
+				float16 d0 = load16(g0 + at, nl);
+				float16 d1 = load16(g1 + at, nl);
+				b0 += d0;
+				b1 += d1;
+				__global const float *xr = xn + (size_t)oh * Wd + col0;
+				EACH3(CP_ROW)
+			}
 	}
-#define CW3_S 1
-#define CW3_WINDOWS CW3_WINDOWS_S1
-CW3_KERNEL(conv_c1_weight_3x3)
-#undef CW3_S
-#undef CW3_WINDOWS
-#define CW3_S 2
-#define CW3_WINDOWS CW3_WINDOWS_S2
-CW3_KERNEL(conv_c1_weight_3x3_s2)
-#undef CW3_S
-#undef CW3_WINDOWS
+	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;
+	EACH3(CW3_STORE_ROW)
+	partb[pbo + (size_t)p * OC + oc0] = sum16(b0);
+	if (two)
+		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);
+}
 
 /* Weight gradient of a 1x1 conv (stride 1, no padding) of x [B, C, S]
  * into dy [B, OC, S]: part [NP, OC, C] holds, for images [B*p/NP,

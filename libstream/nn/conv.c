@@ -1061,6 +1061,42 @@ static int direct_oc1(const nn_ctx *ctx, const nn_conv2d *g)
 	return ctx->conv_direct && g->OC == 1 && direct_fits(g->SW, g->KW);
 }
 
+/* The phase planes xq [S*S, B, Hd, Wd] of the one input channel of a conv
+ * of stride S = SH = SW (at S = 1 the channel zero-padded) that
+ * conv_c1_phases_forward and conv_c1_weight_3x3_phases read: row i',
+ * column j' of phase (rh, rw) is input row S*(i' + qh0) + rh, column
+ * S*(j' + qw0) + rw (embed), every row an output row's taps reach, and
+ * columns for whole vectors of 16 outputs. */
+typedef struct c1_phases_geom {
+	int S, Hd, Wd, qh0, qw0;
+	size_t elems;
+} c1_phases_geom;
+
+static c1_phases_geom c1_phases_of(const nn_conv2d *g)
+{
+	c1_phases_geom p;
+	p.S = g->SH;
+	p.qh0 = floordiv(-g->PH, p.S);
+	p.qw0 = floordiv(-g->PW, p.S);
+	p.Hd = g->OH + floordiv(g->KH - 1 - g->PH, p.S) - p.qh0;
+	p.Wd = (g->OW + 15) / 16 * 16 + floordiv(g->KW - 1 - g->PW, p.S) - p.qw0;
+	p.elems = (size_t)p.S * p.S * g->B * p.Hd * p.Wd;
+	return p;
+}
+
+static int c1_phases_embed(nn_ctx *ctx, const nn_conv2d *g, const c1_phases_geom *p,
+                           nn_buf xq, nn_buf x)
+{
+	return embed(ctx, xq, x, g->B, 1, g->H, g->W, p->Hd, p->Wd, p->S, p->S, p->qh0, p->qw0);
+}
+
+/* Whether the forward of a conv g with one input channel runs on phase
+ * planes (strided; stride 1 has conv_c1_forward's padded planes). */
+static int c1_phased(const nn_conv2d *g)
+{
+	return g->SH == g->SW && g->SH > 1;
+}
+
 /* y = conv(x) by conv_c1_forward (C = 1); flip: w is the [1, OC, KH, KW]
  * of the conv whose data gradient this is, its taps reversed. */
 static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
@@ -1083,6 +1119,29 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	 * path without staging (srcnn train at 32x32 windows: every vector
 	 * was staged, TOMOGAN_CL_TIMING=1 about 30% less time).  One pass
 	 * over the one channel: a 1/OC-th of the output's traffic. */
+	if (c1_phased(g)) {
+		c1_phases_geom p = c1_phases_of(g);
+		cl_mem m;
+		name = "conv_c1_phases_forward";
+		if (!(k = nn_kernel(ctx, CONV, name)))
+			return ctx->status;
+		if ((st = nn_scratch(ctx, p.elems, &m)) != TG_CL_OK ||
+		    (st = c1_phases_embed(ctx, g, &p, nn_buf_of(m, 0), x)) != TG_CL_OK)
+			return st;
+		nn_args a;
+		nn_args_begin(&a, k);
+		arg_forward_head(&a, y, nn_buf_of(m, 0), nn_buf_of(wt, 0), b);
+		const int v[11] = { g->OC, g->B, p.Hd, p.Wd, g->KH, g->KW, p.S, g->PH, g->PW,
+			            g->OH, g->OW };
+		for (int i = 0; i < 11; i++)
+			nn_arg_int(&a, v[i]);
+		nn_arg_int(&a, act);
+		nn_arg_float(&a, slope);
+		size_t nch = ((size_t)g->OW + 15) / 16, nob = ((size_t)g->OC + 15) / 16;
+		size_t global[3] = { nch, (size_t)g->OH, (size_t)g->B * nob };
+		size_t local[3] = { nch, 1, 1 };
+		return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+	}
 	nn_conv2d gp = *g;
 	if (g->SH == 1 && g->SW == 1 && (g->PH > 0 || g->PW > 0)) {
 		gp.H = g->OH + g->KH - 1;
@@ -1222,39 +1281,42 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	return add_parts(ctx, dw, part, 0, nw, np);
 }
 
-/* Whether conv_c1_weight_3x3 takes the weight and bias gradients. */
+/* Whether conv_c1_weight_3x3_phases takes the weight and bias gradients. */
 static int c1_weight_3x3_fits(const nn_ctx *ctx, const nn_conv2d *g)
 {
-	return direct_c1(ctx, g) && g->KH == 3 && g->KW == 3 && g->SH == g->SW &&
-	       (g->SH == 1 || g->SH == 2);
+	return direct_c1(ctx, g) && g->KH == 3 && g->KW == 3 && g->SH == g->SW;
 }
 
-/* dw += and db += (if given) the gradients of a 3x3 conv of stride 1 or
- * 2 with one input channel by conv_c1_weight_3x3(_s2): per-part sums into scratch,
- * then conv_add_parts for each. */
+/* dw += and db += (if given) the gradients of a 3x3 conv with one input
+ * channel by conv_c1_weight_3x3_phases on the phase planes of x (at stride
+ * 1 x zero-padded), after them in the scratch: per-part sums, then
+ * conv_add_parts for each. */
 static int c1_weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, nn_buf dy,
                          nn_buf x)
 {
-	const char *name = g->SH == 1 ? "conv_c1_weight_3x3" : "conv_c1_weight_3x3_s2";
+	const char *name = "conv_c1_weight_3x3_phases";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
 	size_t nw = (size_t)g->OC * 9, pairs = ((size_t)g->OC + 1) / 2;
-	size_t np = parts(pairs, g->B);
+	size_t np = parts(pairs, g->B), pn = np * (nw + g->OC);
+	c1_phases_geom p = c1_phases_of(g);
 	cl_mem part;
-	int st = nn_scratch(ctx, np * (nw + g->OC), &part);
-	if (st != TG_CL_OK)
+	int st = nn_scratch(ctx, pn + p.elems, &part);
+	if (st != TG_CL_OK || (st = c1_phases_embed(ctx, g, &p, nn_buf_of(part, pn), x)) != TG_CL_OK)
 		return st;
 	nn_args a;
 	nn_args_begin(&a, k);
 	nn_arg_buf(&a, nn_buf_of(part, 0));
 	nn_arg_buf(&a, nn_buf_of(part, np * nw));
 	nn_arg_buf(&a, dy);
-	nn_arg_buf(&a, x);
+	nn_arg_buf(&a, nn_buf_of(part, pn));
 	nn_arg_int(&a, g->B);
 	nn_arg_int(&a, (int)np);
 	nn_arg_int(&a, g->OC);
-	arg_geometry(&a, g);
+	const int v[7] = { p.Hd, p.Wd, p.S, g->PH, g->PW, g->OH, g->OW };
+	for (int i = 0; i < 7; i++)
+		nn_arg_int(&a, v[i]);
 	size_t global[3] = { pairs, np, 1 }, local[3] = { 1, 1, 1 };
 	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK)
 		return st;

@@ -352,7 +352,7 @@ static const conv_case cases[] = {
 	{ "conv2d 5x5 p(1,3) direct, one output channel", 2, 3, 9, 40, 1, 5, 5, 1, 1, 1, 3, 0, 0, 1,
 	  0, 0 },
 	/* 3x3 stride 1 with one input channel: weight and bias gradients in
-	 * one pass by conv_c1_weight_3x3 (an odd OC leaves a lone channel in
+	 * one pass by conv_c1_weight_3x3_phases (an odd OC leaves a lone channel in
 	 * the last pair) */
 	{ "conv2d 3x3 p(0,2) direct, one input channel, odd OC", 3, 1, 7, 35, 9, 3, 3, 1, 1, 0, 2, 0,
 	  0, 1, 0, 0 },
@@ -365,15 +365,26 @@ static const conv_case cases[] = {
 	 * a conv with one output channel) */
 	{ "conv2d 3x3 p1 direct, one input channel, y past the caches", 17, 1, 64, 64, 64, 3, 3, 1,
 	  1, 1, 1, 0, 0, 1, 0, 1 },
-	/* the same at stride 2 (conv_c1_weight_3x3_s2: the windows of the three
-	 * taps of a row from one 32-float load, the last lane of the third
-	 * read alone) */
+	/* the same at stride 2: the forward by conv_c1_phases_forward and
+	 * the weight gradient by conv_c1_weight_3x3_phases, both on the four
+	 * phase planes of x (an odd padding, an even one, padding beyond a
+	 * stride, a last vector partly past OW, even and 5-wide kernels) */
 	{ "conv2d 3x3 s2 p(0,2) direct, one input channel, odd OC", 3, 1, 8, 37, 9, 3, 3, 2, 2, 0,
 	  2, 0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 s2 p1 direct, one input channel, no bias, narrow", 2, 1, 7, 11, 8, 3, 3, 2, 2,
 	  1, 1, 0, 0, 0, 0, 0 },
 	{ "conv2d 3x3 s2 p1 direct, one input channel, 64 wide, no dx", 3, 1, 6, 64, 10, 3, 3, 2, 2,
 	  1, 1, 0, 0, 1, 0, 1 },
+	{ "conv2d 3x3 s2 p2 direct, one input channel", 2, 1, 9, 21, 16, 3, 3, 2, 2, 2, 2, 0, 0, 1,
+	  0, 0 },
+	{ "conv2d 4x4 s2 p1 direct, one input channel", 2, 1, 10, 40, 12, 4, 4, 2, 2, 1, 1, 0, 0, 1,
+	  0, 0 },
+	{ "conv2d 5x5 s2 p(1,3) direct, one input channel", 2, 1, 11, 26, 8, 5, 5, 2, 2, 1, 3, 0, 0,
+	  1, 0, 0 },
+	/* an output of exactly 16 MiB, which conv_c1_phases_forward writes
+	 * with non-temporal stores */
+	{ "conv2d 3x3 s2 p1 direct, one input channel, y past the caches", 16, 1, 128, 128, 64, 3,
+	  3, 2, 2, 1, 1, 0, 0, 1, 0, 1 },
 	/* the weight gradient of shifted convs with OC >= 16 by
 	 * conv_grid_weight: parts of more than one chunk of 128 grid
 	 * positions (with whole-batch groups), a last block of 32 output
