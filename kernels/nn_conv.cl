@@ -955,6 +955,12 @@ static float16 window_masked(__global const float *row, int ih, int s, int W, in
 }
 
 /* load16(p, n) where room floats from p may be read. */
+/* The floats from p to end, up to 16 (load16_room's room). */
+static int room16(__global const float *p, __global const float *end)
+{
+	return end - p < 16 ? (int)(end - p) : 16;
+}
+
 static float16 load16_room(__global const float *p, int n, int room)
 {
 	if (n >= 16)
@@ -1264,6 +1270,7 @@ __kernel void conv_c1_weight_planes(__global float *part, ulong po, __global con
 	if (oc0 >= OC)
 		return;
 	int KK = KH * KW;
+	__global const float *end = dy + dyo + (size_t)B * OC * OH * OW;
 	for (int kh = 0; kh < KH; kh++)
 		for (int kw0 = 0; kw0 < KW; kw0 += 5) {
 #define WT_INIT(o, k) float16 a##o##k = (float16)(0.0f);
@@ -1278,7 +1285,7 @@ __kernel void conv_c1_weight_planes(__global float *part, ulong po, __global con
 					PW4_EACH(WT_PTR)
 					for (int col0 = 0; col0 < OW; col0 += 16) {
 						int nl = min(16, OW - col0);
-#define WT_LOAD(i) float16 d##i = load16(g##i + col0, nl);
+#define WT_LOAD(i) float16 d##i = load16_room(g##i + col0, nl, room16(g##i + col0, end));
 						PW4_EACH(WT_LOAD)
 #define WT_WIN(k) float16 v##k = vload16(0, xr + col0 + k);
 						WT_WIN(0) WT_WIN(1) WT_WIN(2) WT_WIN(3) WT_WIN(4)
@@ -1497,9 +1504,20 @@ __kernel void conv_c1_phases_forward(__global float *y, ulong yo, __global const
 	out[kh * 3 + kw] = sum16(a##kh##kw);                                            \
 	if (two)                                                                        \
 		out[9 + kh * 3 + kw] = sum16(e##kh##kw);
-#define CP_OFF(kh, kw)                                                                  	size_t o##kh##kw;                                                               	{                                                                               		int qh = floor_div(kh - PH, S), qw = floor_div(kw - PW, S);             		int ph = (kh - PH - qh * S) * S + kw - PW - qw * S;                     		o##kh##kw = ((size_t)ph * B * Hd + qh - qh0) * Wd + qw - qw0;           	}
+#define CP_OFF(kh, kw)                                                                  \
+	size_t o##kh##kw;                                                               \
+	{                                                                               \
+		int qh = floor_div(kh - PH, S), qw = floor_div(kw - PW, S);             \
+		int ph = (kh - PH - qh * S) * S + kw - PW - qw * S;                     \
+		o##kh##kw = ((size_t)ph * B * Hd + qh - qh0) * Wd + qw - qw0;           \
+	}
 #define CP_OFF_ROW(kh) ROW3(CP_OFF, kh)
-#define CP_FMA(kh, kw)                                                                  	{                                                                               		float16 v = vload16(0, xr + o##kh##kw);                                 		a##kh##kw = fma(d0, v, a##kh##kw);                                      		e##kh##kw = fma(d1, v, e##kh##kw);                                      	}
+#define CP_FMA(kh, kw)                                                                  \
+	{                                                                               \
+		float16 v = vload16(0, xr + o##kh##kw);                                 \
+		a##kh##kw = fma(d0, v, a##kh##kw);                                      \
+		e##kh##kw = fma(d1, v, e##kh##kw);                                      \
+	}
 #define CP_ROW(kh) ROW3(CP_FMA, kh)
 __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global float *partb,
                                         ulong pbo, __global const float *dy, ulong dyo,
@@ -1512,6 +1530,7 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
 		return;
 	int two = OC - oc0 > 1;
 	int qh0 = floor_div(-PH, S), qw0 = floor_div(-PW, S);
+	__global const float *end = dy + dyo + (size_t)B * OC * OH * OW;
 	EACH3(CP_OFF_ROW)
 	EACH3(CW3_INIT_ROW)
 	float16 b0 = (float16)(0.0f), b1 = (float16)(0.0f);
@@ -1525,8 +1544,8 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
 				size_t at = (size_t)oh * OW + col0;
 				CW3_HINT(g0 + at + CW3_AHEAD);
 				CW3_HINT(g1 + at + CW3_AHEAD);
-				float16 d0 = load16(g0 + at, nl);
-				float16 d1 = load16(g1 + at, nl);
+				float16 d0 = load16_room(g0 + at, nl, room16(g0 + at, end));
+				float16 d1 = load16_room(g1 + at, nl, room16(g1 + at, end));
 				b0 += d0;
 				b1 += d1;
 				__global const float *xr = xn + (size_t)oh * Wd + col0;
@@ -1560,6 +1579,8 @@ __kernel void conv_pointwise_weight(__global float *part, ulong po, __global con
 		return;
 #define PW_INIT(o, c) float16 a##o##c = (float16)(0.0f);
 	PW_EACH(PW_INIT)
+	__global const float *gend = dy + dyo + (size_t)B * OC * S;
+	__global const float *xend = x + xo + (size_t)B * C * S;
 	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
 #define PW_PTR(i)                                                                   \
 	__global const float *g##i = dy + dyo + ((size_t)n * OC + min(oc0 + i, OC - 1)) * S; \
@@ -1567,7 +1588,9 @@ __kernel void conv_pointwise_weight(__global float *part, ulong po, __global con
 		PW4_EACH(PW_PTR)
 		for (int i = 0; i < S; i += 16) {
 			int nl = min(16, S - i);
-#define PW_LOAD(i_) float16 d##i_ = load16(g##i_ + i, nl), v##i_ = load16(x##i_ + i, nl);
+#define PW_LOAD(i_)                                                                     \
+	float16 d##i_ = load16_room(g##i_ + i, nl, room16(g##i_ + i, gend));            \
+	float16 v##i_ = load16_room(x##i_ + i, nl, room16(x##i_ + i, xend));
 			PW4_EACH(PW_LOAD)
 #define PW_FMA(o, c) a##o##c = fma(d##o, v##c, a##o##c);
 			PW_EACH(PW_FMA)
