@@ -1102,7 +1102,8 @@ static int c1_phased(const nn_conv2d *g)
 static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
                       int flip, int act, float slope)
 {
-	const char *name = "conv_c1_forward";
+	int phased = c1_phased(g);
+	const char *name = phased ? "conv_c1_phases_forward" : "conv_c1_forward";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
@@ -1118,36 +1119,20 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	 * into planes, where its windows lie inside the rows and take the
 	 * path without staging (srcnn train at 32x32 windows: every vector
 	 * was staged, TOMOGAN_CL_TIMING=1 about 30% less time).  One pass
-	 * over the one channel: a 1/OC-th of the output's traffic. */
-	if (c1_phased(g)) {
-		c1_phases_geom p = c1_phases_of(g);
-		cl_mem m;
-		name = "conv_c1_phases_forward";
-		if (!(k = nn_kernel(ctx, CONV, name)))
-			return ctx->status;
+	 * over the one channel: a 1/OC-th of the output's traffic.  Strided,
+	 * it runs on the phase planes of the input, for the same reason. */
+	nn_conv2d gp = *g;
+	c1_phases_geom p = c1_phases_of(g);
+	cl_mem m;
+	if (phased) {
 		if ((st = nn_scratch(ctx, p.elems, &m)) != TG_CL_OK ||
 		    (st = c1_phases_embed(ctx, g, &p, nn_buf_of(m, 0), x)) != TG_CL_OK)
 			return st;
-		nn_args a;
-		nn_args_begin(&a, k);
-		arg_forward_head(&a, y, nn_buf_of(m, 0), nn_buf_of(wt, 0), b);
-		const int v[11] = { g->OC, g->B, p.Hd, p.Wd, g->KH, g->KW, p.S, g->PH, g->PW,
-			            g->OH, g->OW };
-		for (int i = 0; i < 11; i++)
-			nn_arg_int(&a, v[i]);
-		nn_arg_int(&a, act);
-		nn_arg_float(&a, slope);
-		size_t nch = ((size_t)g->OW + 15) / 16, nob = ((size_t)g->OC + 15) / 16;
-		size_t global[3] = { nch, (size_t)g->OH, (size_t)g->B * nob };
-		size_t local[3] = { nch, 1, 1 };
-		return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
-	}
-	nn_conv2d gp = *g;
-	if (g->SH == 1 && g->SW == 1 && (g->PH > 0 || g->PW > 0)) {
+		x = nn_buf_of(m, 0);
+	} else if (g->SH == 1 && g->SW == 1 && (g->PH > 0 || g->PW > 0)) {
 		gp.H = g->OH + g->KH - 1;
 		gp.W = g->OW + g->KW - 1;
 		gp.PH = gp.PW = 0;
-		cl_mem m;
 		if ((st = nn_scratch(ctx, (size_t)g->B * gp.H * gp.W, &m)) != TG_CL_OK ||
 		    (st = embed_padded(ctx, g, nn_buf_of(m, 0), x)) != TG_CL_OK)
 			return st;
@@ -1158,7 +1143,13 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	nn_args_begin(&a, k);
 	arg_forward_head(&a, y, x, nn_buf_of(wt, 0), b);
 	nn_arg_int(&a, g->OC);
-	arg_geometry(&a, g);
+	if (phased) {
+		const int v[10] = { g->B, p.Hd, p.Wd, g->KH, g->KW, p.S, g->PH, g->PW, g->OH, g->OW };
+		for (int i = 0; i < 10; i++)
+			nn_arg_int(&a, v[i]);
+	} else {
+		arg_geometry(&a, g);
+	}
 	nn_arg_int(&a, act);
 	nn_arg_float(&a, slope);
 	size_t nch = ((size_t)g->OW + 15) / 16, nob = ((size_t)g->OC + 15) / 16;
