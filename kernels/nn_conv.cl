@@ -645,6 +645,66 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
 	C1_EACH(C1_STORE)
 }
 
+/* Lanes i < 16 of p[j + i], 0 outside [0, n) (n >= 16): one plain load
+ * inside, edge16 across an end. */
+static float16 flat16(__global const float *p, int j, int n)
+{
+	if (j >= 0 && j + 16 <= n)
+		return vload16(0, p + j);
+	if (j >= n || j + 16 <= 0)
+		return (float16)(0.0f);
+	return edge16(p, n, j);
+}
+
+/* conv_c1_forward for stride 1 and OW == W (padding (KW-1)/2 across), with
+ * the output plane taken as one flat row of OH*OW floats: a work-item
+ * computes 16 consecutive outputs of the plane (across row ends) for 16
+ * channels.  Tap (kh, kw) of output i is input i + (kh-PH)*W + kw-PW, one
+ * load for the 16 (flat16, zero outside the plane: rows above and below
+ * the image), and the lanes whose column ow + kw - PW falls outside [0, W)
+ * are then zeroed by a select (they read the end of the row before or the
+ * start of the row after).  On 33-wide planes (SRCNN's 33x33 training
+ * windows) the row-wise kernel fills 33 of every 48 lanes, this one 1089
+ * of 1104, and needs no zero-padded copy of x.  The taps are summed in
+ * conv_c1_forward's order.  Dimension 0 over the vectors of a plane, 1 of
+ * size 1, 2 over B times the blocks of 16 channels. */
+__kernel void conv_c1_flat_forward(__global float *y, ulong yo, __global const float *x, ulong xo,
+                                   __global const float *wt, ulong wo, __global const float *b,
+                                   ulong bo, int has_b, int OC, int H, int W, int KH, int KW,
+                                   int PH, int PW, int OH, int act, float slope)
+{
+	int P = OH * W, XP = H * W;
+	int i0 = (int)get_global_id(0) * 16, z = get_global_id(2);
+	if (i0 >= P)
+		return;
+	int nob = (OC + 15) / 16;
+	int n = z / nob, oc0 = (z - n * nob) * 16;
+	int16 col = ((int16)(i0) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)) %
+	            (int16)(W);
+	__global const float *plane = x + xo + (size_t)n * XP;
+	C1_EACH(C1_INIT)
+	for (int kh = 0; kh < KH; kh++) {
+		__global const float *wk = wt + wo + (size_t)kh * KW * OC + oc0;
+		int j0 = i0 + (kh - PH) * W - PW;
+		for (int kw = 0; kw < KW; kw++) {
+			uint16 c = convert_uint16(col + (int16)(kw - PW));
+			float16 v = select((float16)(0.0f), flat16(plane, j0 + kw, XP), c < (uint16)(W));
+			C1_EACH(C1_FMA)
+		}
+	}
+	int nl = min(16, P - i0);
+	__global float *out = y + yo + (size_t)(n * OC + oc0) * P + i0;
+	int nt = C1_NT(out, nl, P);
+#define C1F_STORE(o)                                                                \
+	if (oc0 + o < OC) {                                                         \
+		if (nt)                                                             \
+			NT_STORE16(act16(a##o, act, slope), out + (size_t)o * P);   \
+		else                                                                \
+			store16(out + (size_t)o * P, nl, act16(a##o, act, slope));  \
+	}
+	C1_EACH(C1F_STORE)
+}
+
 /* y [B, OC2, OH, OW] = act(w2 * act(w1 * x + b1) + b2): a stride-1 conv
  * with one input channel (w1t [KH*KW, OC1], taps_major, + 16 floats of
  * slack) and a 1x1 conv after it (w2t [OC1, OC2], + 16 floats of slack),
@@ -1439,6 +1499,76 @@ OW1_KERNEL(3, EACH3)
 #undef OW1_TAPS
 #define OW1_TAPS ROW5
 OW1_KERNEL(5, EACH5)
+#undef OW1_TAPS
+
+/* conv_oc1_weight_KxK for padding (K-1)/2 across (so OH == H, OW == W)
+ * with the planes taken as flat rows (conv_c1_flat_forward's scheme): a
+ * work-item walks the flat input plane of channel c in aligned vectors of
+ * 16, 69 on a 33x33 plane where the row-wise kernel runs 99 (33 of them
+ * with one lane used).  Per vector j0 the K windows x[j0 + kw - KP ..]
+ * (lanes whose column plus kw - KP falls outside [0, W) zeroed: they read
+ * the row before or after) and, per kernel row kh, the vector of dy at
+ * j0 + (KP - kh)*W feed K FMAs: lane l of window kw is input j0 + kw - KP
+ * + l, which is the input of tap (kh, kw) for output j0 + (KP - kh)*W + l.
+ * flat16 zeroes what lies outside the planes.  The padding is the
+ * compile-time KP, so that every load is a constant offset from one of
+ * two pointers: with PH and PW as arguments the compiler kept an index per
+ * tap, spilled to the stack with most of the accumulators, and the kernel
+ * ran no faster than the row-wise one (2.2 against 2.3 ms; 1.3 ms now for
+ * SRCNN's 5x5 32->1 at 128 x 33^2, 2.1 -> 1.6-1.7 ms for the generator's
+ * 3x3 64->1 at 64 x 64^2, bench_conv).  Dimension 0 over C, 1 over NP. */
+#define WF_WIN(kw, X)                                                                   \
+	float16 v##kw = select((float16)(0.0f), X,                                      \
+	                       convert_uint16(col + (int16)(kw - KP)) < (uint16)(W));
+#define WF_ROW(kh, D)                                                                   \
+	{                                                                               \
+		float16 d = D;                                                          \
+		OW1_TAPS(OW1_FMA, kh)                                                   \
+	}
+#define WF_WIN_IN(kw) WF_WIN(kw, vload16(0, xj + (kw - KP)))
+#define WF_ROW_IN(kh) WF_ROW(kh, vload16(0, gj + (KP - kh) * W))
+#define WF_WIN_EDGE(kw) WF_WIN(kw, flat16(plane, j0 + kw - KP, XP))
+#define WF_ROW_EDGE(kh) WF_ROW(kh, flat16(g, j0 + (KP - kh) * W, P))
+#define WF_KERNEL(K, EACH)                                                              \
+__kernel void conv_oc1_weight_flat_##K##x##K(__global float *part, ulong po,            \
+                                             __global const float *dy, ulong dyo,       \
+                                             __global const float *x, ulong xo, int B,  \
+                                             int NP, int C, int H, int W)               \
+{                                                                                       \
+	int c = get_global_id(0), p = get_global_id(1);                                 \
+	const int KS = K, KP = (K - 1) / 2;                                             \
+	if (c >= C)                                                                     \
+		return;                                                                 \
+	int P = H * W, XP = P;                                                          \
+	int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);     \
+	EACH(OW1_ROW_INIT)                                                              \
+	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {                           \
+		__global const float *plane = x + xo + (size_t)(n * C + c) * XP;        \
+		__global const float *g = dy + dyo + (size_t)n * P;                     \
+		int16 col = lane;                                                       \
+		for (int j0 = 0; j0 < XP; j0 += 16) {                                   \
+			CW3_HINT(plane + j0 + CW3_AHEAD);                               \
+			__global const float *xj = plane + j0, *gj = g + j0;            \
+			if (j0 - KP >= 0 && j0 + KP + 16 <= XP &&                       \
+			    j0 - KP * W >= 0 && j0 + KP * W + 16 <= P) {                \
+				EACH(WF_WIN_IN)                                         \
+				EACH(WF_ROW_IN)                                         \
+			} else {                                                        \
+				EACH(WF_WIN_EDGE)                                       \
+				EACH(WF_ROW_EDGE)                                       \
+			}                                                               \
+			col += (int16)(16);                                             \
+			col = select(col, col - (int16)(W), col >= (int16)(W));         \
+		}                                                                       \
+	}                                                                               \
+	__global float *out = part + po + ((size_t)p * C + c) * K * K;                  \
+	EACH(OW1_ROW_STORE)                                                             \
+}
+#define OW1_TAPS ROW3
+WF_KERNEL(3, EACH3)
+#undef OW1_TAPS
+#define OW1_TAPS ROW5
+WF_KERNEL(5, EACH5)
 #undef OW1_TAPS
 
 /* conv_c1_forward at stride S > 1 from the S*S phase planes of x, xq [S*S,

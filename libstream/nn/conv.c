@@ -1097,13 +1097,23 @@ static int c1_phased(const nn_conv2d *g)
 	return g->SH == g->SW && g->SH > 1;
 }
 
+/* Whether the forward of a conv g with one input channel runs on the
+ * output plane as one flat row (conv_c1_flat_forward): stride 1 and OW ==
+ * W, so that a tap is one offset in the flat plane. */
+static int c1_flat(const nn_conv2d *g)
+{
+	return g->SH == 1 && g->SW == 1 && g->OW == g->W && g->W % 16 && (size_t)g->H * g->W >= 16;
+}
+
 /* y = conv(x) by conv_c1_forward (C = 1); flip: w is the [1, OC, KH, KW]
  * of the conv whose data gradient this is, its taps reversed. */
 static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
                       int flip, int act, float slope)
 {
-	int phased = c1_phased(g);
-	const char *name = phased ? "conv_c1_phases_forward" : "conv_c1_forward";
+	int phased = c1_phased(g), flat = c1_flat(g);
+	const char *name = phased ? "conv_c1_phases_forward"
+	                   : flat ? "conv_c1_flat_forward"
+	                          : "conv_c1_forward";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
@@ -1129,7 +1139,7 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		    (st = c1_phases_embed(ctx, g, &p, nn_buf_of(m, 0), x)) != TG_CL_OK)
 			return st;
 		x = nn_buf_of(m, 0);
-	} else if (g->SH == 1 && g->SW == 1 && (g->PH > 0 || g->PW > 0)) {
+	} else if (!flat && g->SH == 1 && g->SW == 1 && (g->PH > 0 || g->PW > 0)) {
 		gp.H = g->OH + g->KH - 1;
 		gp.W = g->OW + g->KW - 1;
 		gp.PH = gp.PW = 0;
@@ -1147,6 +1157,10 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		const int v[10] = { g->B, p.Hd, p.Wd, g->KH, g->KW, p.S, g->PH, g->PW, g->OH, g->OW };
 		for (int i = 0; i < 10; i++)
 			nn_arg_int(&a, v[i]);
+	} else if (flat) {
+		const int v[7] = { g->H, g->W, g->KH, g->KW, g->PH, g->PW, g->OH };
+		for (int i = 0; i < 7; i++)
+			nn_arg_int(&a, v[i]);
 	} else {
 		arg_geometry(&a, g);
 	}
@@ -1154,6 +1168,10 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	nn_arg_float(&a, slope);
 	size_t nch = ((size_t)g->OW + 15) / 16, nob = ((size_t)g->OC + 15) / 16;
 	size_t global[3] = { nch, (size_t)g->OH, (size_t)g->B * nob }, local[3] = { nch, 1, 1 };
+	if (flat) {
+		global[0] = ((size_t)g->OH * g->OW + 15) / 16;
+		global[1] = local[0] = 1;
+	}
 	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
 
@@ -1240,7 +1258,11 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 {
 	/* stride 1, 3x3 or 5x5: the kernels with the taps unrolled */
 	int sq = oc1 && g->SH == 1 && g->SW == 1 && g->KH == g->KW && (g->KH == 3 || g->KH == 5);
-	const char *name = sq ? (g->KH == 3 ? "conv_oc1_weight_3x3" : "conv_oc1_weight_5x5")
+	/* "same" padding and rows wider than 16: on flat planes */
+	int flat = sq && 2 * g->PH == g->KH - 1 && 2 * g->PW == g->KW - 1 && g->W > 16;
+	const char *name = flat ? (g->KH == 3 ? "conv_oc1_weight_flat_3x3"
+	                                      : "conv_oc1_weight_flat_5x5")
+	                   : sq ? (g->KH == 3 ? "conv_oc1_weight_3x3" : "conv_oc1_weight_5x5")
 	                   : oc1 ? "conv_oc1_weight" : "conv_c1_weight";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
@@ -1263,7 +1285,13 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	nn_arg_int(&a, (int)np);
 	if (!oc1)
 		nn_arg_int(&a, g->OC);
-	arg_geometry(&a, g);
+	if (flat) {
+		nn_arg_int(&a, g->C);
+		nn_arg_int(&a, g->H);
+		nn_arg_int(&a, g->W);
+	} else {
+		arg_geometry(&a, g);
+	}
 	size_t global[3] = { oc1 ? (size_t)g->C : (size_t)g->C * g->KH,
 		             oc1 ? np : ((size_t)g->OC + 1) / 2, oc1 ? 1 : np };
 	size_t local[3] = { 1, 1, 1 };

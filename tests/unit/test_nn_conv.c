@@ -385,6 +385,27 @@ static const conv_case cases[] = {
 	 * with non-temporal stores */
 	{ "conv2d 3x3 s2 p1 direct, one input channel, y past the caches", 16, 1, 128, 128, 64, 3,
 	  3, 2, 2, 1, 1, 0, 0, 1, 0, 1 },
+	/* stride 1 with OW == W on rows not a multiple of 16: the forward
+	 * with one input channel (and so the data gradient of one output
+	 * channel) by conv_c1_flat_forward on the plane as one flat row,
+	 * windows across row ends masked by column, taps above and below
+	 * the plane by flat16 (a padding only across, rows of 17, a plane of
+	 * 3 rows whose every vector meets an end, OC not a multiple of 16);
+	 * the weight gradient of one output channel with "same" padding by
+	 * conv_oc1_weight_flat_3x3/_5x5 (rows of 33, 64 and 17, 1 and 3
+	 * rows) */
+	{ "conv2d 3x5 p(0,2) direct, one input channel, flat, odd OC", 3, 1, 7, 33, 20, 3, 5, 1, 1,
+	  0, 2, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 p2 direct, one input channel, flat, 3 rows", 2, 1, 3, 17, 16, 5, 5, 1, 1, 2,
+	  2, 0, 0, 0, 0, 0 },
+	{ "conv2d 5x5 p2 direct, one output channel, flat, 33x33", 5, 6, 33, 33, 1, 5, 5, 1, 1, 2,
+	  2, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 p1 direct, one output channel, flat, 64 wide", 3, 4, 9, 64, 1, 3, 3, 1, 1, 1,
+	  1, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 p1 direct, one output channel, flat, one row", 2, 3, 1, 17, 1, 3, 3, 1, 1, 1,
+	  1, 0, 0, 0, 0, 0 },
+	{ "conv2d 5x5 p2 direct, one output channel, flat, 3 rows", 2, 3, 3, 19, 1, 5, 5, 1, 1, 2,
+	  2, 0, 0, 1, 0, 0 },
 	/* the weight gradient of shifted convs with OC >= 16 by
 	 * conv_grid_weight: parts of more than one chunk of 128 grid
 	 * positions (with whole-batch groups), a last block of 32 output
