@@ -1130,7 +1130,9 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	 * path without staging (srcnn train at 32x32 windows: every vector
 	 * was staged, TOMOGAN_CL_TIMING=1 about 30% less time).  One pass
 	 * over the one channel: a 1/OC-th of the output's traffic.  Strided,
-	 * it runs on the phase planes of the input, for the same reason. */
+	 * it runs on the phase planes of the input, for the same reason.
+	 * With OW == W on rows not a multiple of 16 (c1_flat) it needs
+	 * neither: conv_c1_flat_forward reads x's planes as flat rows. */
 	nn_conv2d gp = *g;
 	c1_phases_geom p = c1_phases_of(g);
 	cl_mem m;
