@@ -398,6 +398,10 @@ static const conv_case cases[] = {
 	  0, 2, 0, 0, 1, 0, 0 },
 	{ "conv2d 5x5 p2 direct, one input channel, flat, 3 rows", 2, 1, 3, 17, 16, 5, 5, 1, 1, 2,
 	  2, 0, 0, 0, 0, 0 },
+	/* 17 MB of output in planes of 32 x 33 = 66 whole vectors: the
+	 * non-temporal stores of conv_c1_flat_forward */
+	{ "conv2d 3x3 p1 direct, one input channel, flat, y past the caches", 63, 1, 32, 33, 64, 3,
+	  3, 1, 1, 1, 1, 0, 0, 1, 0, 0 },
 	{ "conv2d 5x5 p2 direct, one output channel, flat, 33x33", 5, 6, 33, 33, 1, 5, 5, 1, 1, 2,
 	  2, 0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 p1 direct, one output channel, flat, 64 wide", 3, 4, 9, 64, 1, 3, 3, 1, 1, 1,
