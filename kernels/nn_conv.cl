@@ -1527,7 +1527,7 @@ OW1_KERNEL(5, EACH5)
 	}
 #define WF_WIN_IN(kw) WF_WIN(kw, vload16(0, xj + (kw - KP)))
 #define WF_ROW_IN(kh) WF_ROW(kh, vload16(0, gj + (KP - kh) * W))
-#define WF_WIN_EDGE(kw) WF_WIN(kw, flat16(plane, j0 + kw - KP, XP))
+#define WF_WIN_EDGE(kw) WF_WIN(kw, flat16(plane, j0 + kw - KP, P))
 #define WF_ROW_EDGE(kh) WF_ROW(kh, flat16(g, j0 + (KP - kh) * W, P))
 #define WF_KERNEL(K, EACH)                                                              \
 __kernel void conv_oc1_weight_flat_##K##x##K(__global float *part, ulong po,            \
@@ -1539,17 +1539,17 @@ __kernel void conv_oc1_weight_flat_##K##x##K(__global float *part, ulong po,    
 	const int KS = K, KP = (K - 1) / 2;                                             \
 	if (c >= C)                                                                     \
 		return;                                                                 \
-	int P = H * W, XP = P;                                                          \
+	int P = H * W;                                                                  \
 	int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);     \
 	EACH(OW1_ROW_INIT)                                                              \
 	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {                           \
-		__global const float *plane = x + xo + (size_t)(n * C + c) * XP;        \
+		__global const float *plane = x + xo + (size_t)(n * C + c) * P;         \
 		__global const float *g = dy + dyo + (size_t)n * P;                     \
 		int16 col = lane;                                                       \
-		for (int j0 = 0; j0 < XP; j0 += 16) {                                   \
+		for (int j0 = 0; j0 < P; j0 += 16) {                                    \
 			CW3_HINT(plane + j0 + CW3_AHEAD);                               \
 			__global const float *xj = plane + j0, *gj = g + j0;            \
-			if (j0 - KP >= 0 && j0 + KP + 16 <= XP &&                       \
+			if (j0 - KP >= 0 && j0 + KP + 16 <= P &&                        \
 			    j0 - KP * W >= 0 && j0 + KP * W + 16 <= P) {                \
 				EACH(WF_WIN_IN)                                         \
 				EACH(WF_ROW_IN)                                         \
