@@ -1690,47 +1690,84 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
 }
 
 /* Weight gradient of a 1x1 conv (stride 1, no padding) of x [B, C, S]
- * into dy [B, OC, S]: part [NP, OC, C] holds, for images [B*p/NP,
- * B*(p+1)/NP), the sums over the pixels of dy[oc] * x[c].  A work-item
- * takes 4 output by 4 input channels: per 16 pixels, 8 loads and 16 FMAs
- * into vector accumulators summed across their lanes at the end (one
- * GEMM per image took 2-3 times as long at SRCNN's 16 x 32^2: srcnn
- * train, TOMOGAN_CL_TIMING=1).  Channels past OC or C read the last one
- * and are not stored.  Dimension 0 over the blocks of 4 input channels,
- * 1 over those of 4 output channels, 2 over NP. */
+ * into dy [B, OC, S], and with has_b its bias gradient: part [NP, OC, C]
+ * holds, for the pixels [q*SPAN, (q+1)*SPAN) of image n (part p = n*G +
+ * q, G spans per image), the sums of dy[oc] * x[c], and partb [NP, OC]
+ * those of dy[oc].  A work-item takes a span and walks it in ranges of L
+ * pixels (a multiple of 16); per range, block of 4 output channels and
+ * block of 4 input channels, per 16 pixels, 8 loads and 16 FMAs into
+ * vector accumulators, whose lane sums it adds to its part.  A block's 4
+ * rows of dy (32 KiB at L = 2048) stay in L1 while the blocks of x pass,
+ * and the range's x (C rows) stays in L2 over the blocks of output
+ * channels.  One work-item per 4 x 4 channels over a whole image read x
+ * and dy from L3 or memory once per block: SRCNN's 1x1 64->32 at 4 x
+ * 256^2 took 9.2 ms and the bias gradient 0.9 ms more, against 5.4-5.6
+ * ms for both here (ranges of 1024: 5.4, 4096: 6.5; one work-item per
+ * block of output channels, each over a span of 8 ranges: 6.3, since x
+ * no longer stayed in L2 between them; bench_conv, TOMOGAN_CL_TIMING=1).
+ * Channels past OC or C read the last one and are not stored.
+ * Dimension 0 over the G spans, 1 over B. */
 #define PW_EACH(X) X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) \
 	X(2, 0) X(2, 1) X(2, 2) X(2, 3) X(3, 0) X(3, 1) X(3, 2) X(3, 3)
-__kernel void conv_pointwise_weight(__global float *part, ulong po, __global const float *dy,
-                                    ulong dyo, __global const float *x, ulong xo, int B, int NP,
-                                    int OC, int C, int S)
+__kernel void conv_pointwise_weight(__global float *part, ulong po, __global float *partb,
+                                    ulong pbo, int has_b, __global const float *dy, ulong dyo,
+                                    __global const float *x, ulong xo, int B, int OC, int C,
+                                    int S, int G, int SPAN, int L)
 {
-	int c0 = (int)get_global_id(0) * 4, oc0 = (int)get_global_id(1) * 4, p = get_global_id(2);
-	if (c0 >= C || oc0 >= OC)
+	int q = get_global_id(0), n = get_global_id(1);
+	if (q >= G)
 		return;
-#define PW_INIT(o, c) float16 a##o##c = (float16)(0.0f);
-	PW_EACH(PW_INIT)
+	int s0 = q * SPAN, s1 = min(S, s0 + SPAN);
 	__global const float *gend = dy + dyo + (size_t)B * OC * S;
 	__global const float *xend = x + xo + (size_t)B * C * S;
-	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
-#define PW_PTR(i)                                                                   \
-	__global const float *g##i = dy + dyo + ((size_t)n * OC + min(oc0 + i, OC - 1)) * S; \
+	size_t p = (size_t)n * G + q;
+	__global float *out = part + po + p * OC * C;
+	__global float *outb = partb + pbo + p * OC;
+	for (int k = 0; k < OC * C; k++)
+		out[k] = 0.0f;
+	for (int k = 0; k < OC; k++)
+		outb[k] = 0.0f;
+	for (int i0 = s0; i0 < s1; i0 += L) {
+		int i1 = min(s1, i0 + L);
+		for (int oc0 = 0; oc0 < OC; oc0 += 4) {
+#define PW_GPTR(i) \
+	__global const float *g##i = dy + dyo + ((size_t)n * OC + min(oc0 + i, OC - 1)) * S;
+			PW4_EACH(PW_GPTR)
+			if (has_b) {
+#define PW_BINIT(o) float16 b##o = (float16)(0.0f);
+				PW4_EACH(PW_BINIT)
+				for (int i = i0; i < i1; i += 16) {
+					int nl = min(16, i1 - i);
+#define PW_BIAS(i_) b##i_ += load16_room(g##i_ + i, nl, room16(g##i_ + i, gend));
+					PW4_EACH(PW_BIAS)
+				}
+#define PW_BADD(o)                                                                  \
+	if (oc0 + o < OC)                                                            \
+		outb[oc0 + o] += sum16(b##o);
+				PW4_EACH(PW_BADD)
+			}
+			for (int c0 = 0; c0 < C; c0 += 4) {
+#define PW_INIT(o, c) float16 a##o##c = (float16)(0.0f);
+				PW_EACH(PW_INIT)
+#define PW_XPTR(i) \
 	__global const float *x##i = x + xo + ((size_t)n * C + min(c0 + i, C - 1)) * S;
-		PW4_EACH(PW_PTR)
-		for (int i = 0; i < S; i += 16) {
-			int nl = min(16, S - i);
+				PW4_EACH(PW_XPTR)
+				for (int i = i0; i < i1; i += 16) {
+					int nl = min(16, i1 - i);
 #define PW_LOAD(i_)                                                                     \
 	float16 d##i_ = load16_room(g##i_ + i, nl, room16(g##i_ + i, gend));            \
 	float16 v##i_ = load16_room(x##i_ + i, nl, room16(x##i_ + i, xend));
-			PW4_EACH(PW_LOAD)
+					PW4_EACH(PW_LOAD)
 #define PW_FMA(o, c) a##o##c = fma(d##o, v##c, a##o##c);
-			PW_EACH(PW_FMA)
+					PW_EACH(PW_FMA)
+				}
+#define PW_ADD(o, c)                                                                \
+	if (oc0 + o < OC && c0 + c < C)                                              \
+		out[(size_t)(oc0 + o) * C + c0 + c] += sum16(a##o##c);
+				PW_EACH(PW_ADD)
+			}
 		}
 	}
-	__global float *out = part + po + ((size_t)p * OC + oc0) * C + c0;
-#define PW_STORE(o, c)                                                              \
-	if (oc0 + o < OC && c0 + c < C)                                              \
-		out[(size_t)o * C + c] = sum16(a##o##c);
-	PW_EACH(PW_STORE)
 }
 
 /* dw [NW] += the sum over p < NP of part [p, NW]. */

@@ -398,8 +398,9 @@ static int is_pointwise(const nn_conv2d *g)
  * itself (pointwise_forward): no copy, bias and activation in the same
  * pass, one launch for the batch.  Its data gradient is that kernel on
  * dy with the weights transposed, its weight gradient
- * conv_pointwise_weight (one launch each, where one GEMM per image took
- * 2-3 times as long at SRCNN's training batches).
+ * conv_pointwise_weight, the bias gradient in the same pass (one launch
+ * each, where one GEMM per image took 2-3 times as long at SRCNN's
+ * training batches).
  * Weight gradient: for each tap, dW_k [OC, C] += dy_grid [OC, K] xq_k^T
  * over the whole group at once (dy_grid holds zeros at the dropped
  * positions); with OC >= 16 and at most 2304 taps times input channels
@@ -1273,7 +1274,7 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 		return ctx->status;
 	size_t KK = (size_t)g->KH * g->KW, nw = (size_t)g->OC * g->C * KK;
 	size_t items = oc1 ? (size_t)g->C : (size_t)g->C * g->KH * (((size_t)g->OC + 1) / 2);
-	/* the unrolled kernels one part per image, as pointwise_weight
+	/* the unrolled kernels one part per image
 	 * (G 64->1 at 64 x 64^2: 4.5 -> 3.0 ms) */
 	size_t np = sq ? (size_t)g->B : parts(items, g->B);
 	cl_mem part;
@@ -1386,38 +1387,55 @@ static int c1_weight_planes(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf d
 	return add_parts(ctx, dw, m, nq + 48, nw, np);
 }
 
-/* dw += the weight gradient of a 1x1 conv by conv_pointwise_weight: per-part
- * sums into scratch, then conv_add_parts. */
-static int pointwise_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x)
+/* Pixels per range of conv_pointwise_weight (at most; nn_conv.cl says
+ * why), and the parts it aims at for a batch. */
+#define PW_RANGE 2048
+#define PW_PARTS 32
+
+/* dw += the weight gradient of a 1x1 conv by conv_pointwise_weight, and
+ * db += its bias gradient where db is given: per-part sums into scratch,
+ * then conv_add_parts. */
+static int pointwise_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, nn_buf dy,
+                            nn_buf x)
 {
 	const char *name = "conv_pointwise_weight";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
-	size_t nw = (size_t)g->OC * g->C, cb = ((size_t)g->C + 3) / 4, ob = ((size_t)g->OC + 3) / 4;
-	/* one part per image: the work-items of an image run one after the
-	 * other and find its x and dy in the cache (with parts of 64 images
-	 * every work-item streamed them from memory: SRCNN's 1x1 layer at
-	 * 128 x 33^2, 8.2 -> 5.7 ms, bench_conv with TOMOGAN_CL_TIMING=1) */
-	size_t np = (size_t)g->B;
+	/* ranges of equal length (multiples of 16) up to PW_RANGE; an
+	 * image's ranges in G spans, so that the batch has about PW_PARTS
+	 * parts and no fewer than one per image */
+	int S = g->H * g->W, nr = (S + PW_RANGE - 1) / PW_RANGE;
+	int L = ((S + nr - 1) / nr + 15) / 16 * 16;
+	nr = (S + L - 1) / L;
+	int G = (PW_PARTS + g->B - 1) / g->B;
+	G = G < nr ? G : nr;
+	int per = (nr + G - 1) / G, span = per * L;
+	G = (nr + per - 1) / per;
+	size_t nw = (size_t)g->OC * g->C, np = (size_t)g->B * G;
 	cl_mem part;
-	int st = nn_scratch(ctx, np * nw, &part);
+	int st = nn_scratch(ctx, np * (nw + g->OC), &part);
 	if (st != TG_CL_OK)
 		return st;
 	nn_args a;
 	nn_args_begin(&a, k);
 	nn_arg_buf(&a, nn_buf_of(part, 0));
+	nn_arg_buf(&a, nn_buf_of(part, np * nw));
+	nn_arg_int(&a, nn_has(db));
 	nn_arg_buf(&a, dy);
 	nn_arg_buf(&a, x);
 	nn_arg_int(&a, g->B);
-	nn_arg_int(&a, (int)np);
 	nn_arg_int(&a, g->OC);
 	nn_arg_int(&a, g->C);
-	nn_arg_int(&a, g->H * g->W);
-	size_t global[3] = { cb, ob, np }, local[3] = { 1, 1, 1 };
-	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK)
+	nn_arg_int(&a, S);
+	nn_arg_int(&a, G);
+	nn_arg_int(&a, span);
+	nn_arg_int(&a, L);
+	size_t global[3] = { (size_t)G, (size_t)g->B, 1 }, local[3] = { 1, 1, 1 };
+	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK ||
+	    (st = add_parts(ctx, dw, part, 0, nw, np)) != TG_CL_OK || !nn_has(db))
 		return st;
-	return add_parts(ctx, dw, part, 0, nw, np);
+	return add_parts(ctx, db, part, np * nw, (size_t)g->OC, np);
 }
 
 /* dx of a stride-1 conv with one output channel: conv_c1_forward on dy
@@ -1646,6 +1664,13 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 			return st;
 		dw = db = NN_NONE;   /* the data gradient below */
 	}
+	if (nn_has(dw) && is_pointwise(g) && ctx->conv_direct) {
+		/* both gradients in one pass over dy */
+		int st = pointwise_weight(ctx, g, dw, db, dy, x);
+		if (st != TG_CL_OK || !nn_has(dx))
+			return st;
+		dw = db = NN_NONE;   /* the data gradient below */
+	}
 	int st = nn_bias_grad(ctx, db, dy, g->B, g->OC, (int)ohw);
 	if (st != TG_CL_OK || (!nn_has(dx) && !nn_has(dw)))
 		return st;
@@ -1681,11 +1706,6 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 		/* dx = the 1x1 conv of dy with w transposed; both gradients in
 		 * one launch for the batch where the kernels take them */
 		nn_conv2d t = data_gradient_conv(g);
-		if (nn_has(dw) && ctx->conv_direct) {
-			if ((st = pointwise_weight(ctx, g, dw, dy, x)) != TG_CL_OK)
-				return st;
-			dw = NN_NONE;
-		}
 		if (nn_has(dx) && planes_ok(ctx, &t)) {
 			if ((st = pointwise_forward(ctx, &t, dx, dy, w, 1, NN_NONE, NN_ACT_NONE, 0.0f)) !=
 			    TG_CL_OK)

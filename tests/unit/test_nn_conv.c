@@ -330,6 +330,13 @@ static const conv_case cases[] = {
 	  0 },
 	{ "conv2d 1x1 pointwise kernel, odd channel counts", 2, 10, 3, 13, 9, 1, 1, 1, 1, 0, 0, 0, 0,
 	  1, 0, 0 },
+	/* images of 10961 pixels, 8 of them: the weight gradient in ranges of
+	 * 1840 pixels, two to a span and three spans to an image, the last
+	 * span ending in a range whose last vector holds one pixel */
+	{ "conv2d 1x1 pointwise kernel, spans of ranges", 8, 6, 97, 113, 10, 1, 1, 1, 1, 0, 0, 0, 0,
+	  1, 0, 0 },
+	{ "conv2d 1x1 pointwise kernel, spans of ranges, no bias", 8, 6, 97, 113, 10, 1, 1, 1, 1, 0, 0,
+	  0, 0, 0, 0, 0 },
 	/* stride 1 with one output channel: conv_oc1_band up to 64 columns
 	 * (blocks of 4 vectors that end past the row, several bands of rows,
 	 * rows narrower than a vector, kernels other than 3x3 and 5x5),
