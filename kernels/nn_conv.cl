@@ -1689,6 +1689,78 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
 		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);
 }
 
+/* y [B, 1, H, W] = w [1, C, 3, 3] * x (+ b[0] if has_b) with padding 1
+ * on rows of 49 to 64 columns (four vectors), one work-item per image.
+ * It takes the input channel by channel, and each channel's plane from
+ * its first row to its last, so that it reads the input as one run of
+ * memory; the output image (16 KiB at 64 x 64) stays in L1 as the sums
+ * so far.  Per band of 4 output rows it loads those sums (the bias for
+ * the first channel) into sixteen vector accumulators, reads the 6 input
+ * rows that the band needs and stores the sums back: per input row and
+ * vector, 3 windows (loads), each added into the up to 3 output rows
+ * whose kernel covers that row, 144 FMAs per 16 loads and 16 stores of
+ * sums.  Windows that reach past a row end (the first vector's left one,
+ * the right ones of the last) are masked.  conv_oc1_tile_3x3, which
+ * reads 16 columns of 10 rows of every channel per work-item, waited on
+ * memory at every channel: the generator's 64->1 layer at 64 x 64^2 in
+ * 3.5-3.8 ms, against 2.0-2.5 here (a band of 4 rows per work-item over
+ * all channels, sums in registers: 4.2-4.6 ms; two channels per band,
+ * interleaving two runs of memory: 3.8-4.0 ms; bench_conv,
+ * TOMOGAN_CL_TIMING=1).  Dimension 0 over B. */
+#define ST_EACHQJ(X) X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) \
+	X(2, 0) X(2, 1) X(2, 2) X(2, 3) X(3, 0) X(3, 1) X(3, 2) X(3, 3)
+#define ST_P0(F, j, kw) F(0, 0, j, kw)
+#define ST_P1(F, j, kw) F(1, 0, j, kw) F(0, 1, j, kw)
+#define ST_P2(F, j, kw) F(2, 0, j, kw) F(1, 1, j, kw) F(0, 2, j, kw)
+#define ST_P3(F, j, kw) F(3, 0, j, kw) F(2, 1, j, kw) F(1, 2, j, kw)
+#define ST_P4(F, j, kw) F(3, 1, j, kw) F(2, 2, j, kw)
+#define ST_P5(F, j, kw) F(3, 2, j, kw)
+#define ST_FMA(q, kh, j, kw) a##q##j = fma((float16)(wc[kh * 3 + kw]), v, a##q##j);
+#define ST_WIN(P, j, kw)                                                                \
+	{                                                                               \
+		int s = 16 * j + kw - 1;                                                \
+		float16 v = s >= 0 && s + 16 <= W ? vload16(0, row + s)                 \
+		                                  : window_masked(row, ih, s, W, H);    \
+		P(ST_FMA, j, kw)                                                        \
+	}
+#define ST_VEC(P, j) ST_WIN(P, j, 0) ST_WIN(P, j, 1) ST_WIN(P, j, 2)
+#define ST_ROW(r)                                                                       \
+	{                                                                               \
+		int ih = ih0 + r;                                                       \
+		if (ih >= 0 && ih < H) {                                                \
+			__global const float *row = plane + (size_t)ih * W;             \
+			ST_VEC(ST_P##r, 0) ST_VEC(ST_P##r, 1)                           \
+			ST_VEC(ST_P##r, 2) ST_VEC(ST_P##r, 3)                           \
+		}                                                                       \
+	}
+#define ST_STORE(q, j)                                                                  \
+	if (oh0 + q < H && 16 * j < W)                                                  \
+		store16(out + (size_t)q * W + 16 * j, min(16, W - 16 * j), a##q##j);
+#define ST_LOADACC(q, j)                                                                \
+	float16 a##q##j = c == 0 ? bias                                                 \
+	                  : oh0 + q < H && 16 * j < W                                   \
+	                            ? load16(out + (size_t)q * W + 16 * j, min(16, W - 16 * j)) \
+	                            : (float16)(0.0f);
+__kernel void conv_oc1_strip_3x3(__global float *y, ulong yo, __global const float *x,
+                                 ulong xo, __global const float *w, ulong wo,
+                                 __global const float *b, ulong bo, int has_b, int C, int H,
+                                 int W)
+{
+	int n = get_global_id(0);
+	float16 bias = (float16)(has_b ? b[bo] : 0.0f);
+	for (int c = 0; c < C; c++) {
+		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;
+		__global const float *wc = w + wo + (size_t)c * 9;
+		for (int oh0 = 0; oh0 < H; oh0 += 4) {
+			__global float *out = y + yo + ((size_t)n * H + oh0) * W;
+			ST_EACHQJ(ST_LOADACC)
+			int ih0 = oh0 - 1;
+			ST_ROW(0) ST_ROW(1) ST_ROW(2) ST_ROW(3) ST_ROW(4) ST_ROW(5)
+			ST_EACHQJ(ST_STORE)
+		}
+	}
+}
+
 /* Weight gradient of a 1x1 conv (stride 1, no padding) of x [B, C, S]
  * into dy [B, OC, S], and with has_b its bias gradient: part [NP, OC, C]
  * holds, for the pixels [q*SPAN, (q+1)*SPAN) of image n (part p = n*G +

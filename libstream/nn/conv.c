@@ -962,11 +962,41 @@ static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 	return st;
 }
 
+/* Whether conv_oc1_strip_3x3 takes g (stride 1 and direct assumed): a
+ * 3x3 kernel with padding 1 on rows of 49 to 64 columns, and at least
+ * STRIP_MIN_B images, since it runs one work-item per image. */
+#define STRIP_MIN_B 8
+
+static int strip_fits(const nn_conv2d *g)
+{
+	return g->KH == 3 && g->KW == 3 && g->PH == 1 && g->PW == 1 && g->W > 48 && g->W <= 64 &&
+	       g->B >= STRIP_MIN_B;
+}
+
+/* y = w * x + b of a conv that strip_fits by conv_oc1_strip_3x3. */
+static int strip_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b)
+{
+	const char *name = "conv_oc1_strip_3x3";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, k);
+	arg_forward_head(&a, y, x, w, b);
+	nn_arg_int(&a, g->C);
+	nn_arg_int(&a, g->H);
+	nn_arg_int(&a, g->W);
+	size_t global[3] = { (size_t)g->B, 1, 1 }, local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+}
+
 /* The kernels for OC == 1 (argument lists in nn_conv.cl): direct and
- * register-blocked, conv_oc1_tile_3x3/_5x5 (stride 1, square 3x3 and 5x5
- * kernels), conv_oc1_band (other stride-1 kernels on rows up to 64 wide)
- * or conv_oc1_rows (the rest), else conv_oc1_forward (a GEMV against the
- * implicit columns, any stride). */
+ * register-blocked, conv_oc1_strip_3x3 (what strip_fits takes: the
+ * generator's 64->1 layer at 64 x 64^2, 3.5-3.8 ms by
+ * conv_oc1_tile_3x3, 2.0-2.5 ms here), conv_oc1_tile_3x3/_5x5 (stride
+ * 1, square 3x3 and 5x5 kernels), conv_oc1_band (other stride-1 kernels
+ * on rows up to 64 wide) or conv_oc1_rows (the rest), else
+ * conv_oc1_forward (a GEMV against the implicit columns, any stride). */
 static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
                        int direct)
 {
@@ -977,6 +1007,8 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	                   : tile  ? (g->KH == 3 ? "conv_oc1_tile_3x3" : "conv_oc1_tile_5x5")
 	                   : band  ? "conv_oc1_band"
 	                           : "conv_oc1_rows";
+	if (tile && strip_fits(g))
+		return strip_3x3(ctx, g, y, x, w, b);
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;

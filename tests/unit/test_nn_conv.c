@@ -417,6 +417,15 @@ static const conv_case cases[] = {
 	  1, 0, 0, 0, 0, 0 },
 	{ "conv2d 5x5 p2 direct, one output channel, flat, 3 rows", 2, 3, 3, 19, 1, 5, 5, 1, 1, 2,
 	  2, 0, 0, 1, 0, 0 },
+	/* the forward of 3x3 convs with padding 1 to one output channel on
+	 * rows of 49 to 64 columns, 8 images or more, by conv_oc1_strip_3x3:
+	 * a last band of 2 rows, a last vector of one column, a single row */
+	{ "conv2d 3x3 p1 direct, one output channel, strips, 64 wide", 8, 5, 10, 64, 1, 3, 3, 1, 1,
+	  1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 p1 direct, one output channel, strips, 49 wide", 9, 3, 7, 49, 1, 3, 3, 1, 1, 1,
+	  1, 0, 0, 0, 0, 0 },
+	{ "conv2d 3x3 p1 direct, one output channel, strips, one row", 8, 2, 1, 57, 1, 3, 3, 1, 1, 1,
+	  1, 0, 0, 1, 0, 0 },
 	/* the weight gradient of shifted convs with OC >= 16 by
 	 * conv_grid_weight: parts of more than one chunk of 128 grid
 	 * positions (with whole-batch groups), a last block of 32 output
