@@ -993,7 +993,7 @@ static int strip_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf
 /* The kernels for OC == 1 (argument lists in nn_conv.cl): direct and
  * register-blocked, conv_oc1_strip_3x3 (what strip_fits takes: the
  * generator's 64->1 layer at 64 x 64^2, 3.5-3.8 ms by
- * conv_oc1_tile_3x3, 2.0-2.5 ms here), conv_oc1_tile_3x3/_5x5 (stride
+ * conv_oc1_tile_3x3, 2.1 ms here), conv_oc1_tile_3x3/_5x5 (stride
  * 1, square 3x3 and 5x5 kernels), conv_oc1_band (other stride-1 kernels
  * on rows up to 64 wide) or conv_oc1_rows (the rest), else
  * conv_oc1_forward (a GEMV against the implicit columns, any stride). */
