@@ -1696,8 +1696,9 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 			return st;
 		dw = db = NN_NONE;   /* the data gradient below */
 	}
-	if (nn_has(dw) && is_pointwise(g) && ctx->conv_direct) {
-		/* both gradients in one pass over dy */
+	if (nn_has(dw) && is_pointwise(g) && ctx->conv_direct && g->OC > 1 && !direct_c1(ctx, g)) {
+		/* both gradients in one pass over dy (one input or output
+		 * channel: the kernels below) */
 		int st = pointwise_weight(ctx, g, dw, db, dy, x);
 		if (st != TG_CL_OK || !nn_has(dx))
 			return st;
