@@ -1709,7 +1709,9 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
  * 3.5-3.8 ms, against 2.1 here (a band of 4 rows per work-item over
  * all channels, sums in registers: 4.2-4.6 ms; two channels per band,
  * interleaving two runs of memory: 3.8-4.0 ms; bench_conv,
- * TOMOGAN_CL_TIMING=1).  Dimension 0 over B. */
+ * TOMOGAN_CL_TIMING=1).  The arguments after C, H and W are those of
+ * the other kernels of one output channel (KH = KW = 3, stride 1, padding
+ * 1, OH = H, OW = W here).  Dimensions 0 and 1 unused (1), 2 over B. */
 #define ST_EACHQJ(X) X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) \
 	X(2, 0) X(2, 1) X(2, 2) X(2, 3) X(3, 0) X(3, 1) X(3, 2) X(3, 3)
 #define ST_P0(F, j, kw) F(0, 0, j, kw)
@@ -1747,9 +1749,10 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
 __kernel void conv_oc1_strip_3x3(__global float *y, ulong yo, __global const float *x,
                                  ulong xo, __global const float *w, ulong wo,
                                  __global const float *b, ulong bo, int has_b, int C, int H,
-                                 int W)
+                                 int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH,
+                                 int OW)
 {
-	int n = get_global_id(0);
+	int n = get_global_id(2);
 	float16 bias = (float16)(has_b ? b[bo] : 0.0f);
 	for (int c = 0; c < C; c++) {
 		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;

@@ -973,23 +973,6 @@ static int strip_fits(const nn_conv2d *g)
 	       g->B >= STRIP_MIN_B;
 }
 
-/* y = w * x + b of a conv that strip_fits by conv_oc1_strip_3x3. */
-static int strip_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b)
-{
-	const char *name = "conv_oc1_strip_3x3";
-	cl_kernel k = nn_kernel(ctx, CONV, name);
-	if (!k)
-		return ctx->status;
-	nn_args a;
-	nn_args_begin(&a, k);
-	arg_forward_head(&a, y, x, w, b);
-	nn_arg_int(&a, g->C);
-	nn_arg_int(&a, g->H);
-	nn_arg_int(&a, g->W);
-	size_t global[3] = { (size_t)g->B, 1, 1 }, local[3] = { 1, 1, 1 };
-	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
-}
-
 /* The kernels for OC == 1 (argument lists in nn_conv.cl): direct and
  * register-blocked, conv_oc1_strip_3x3 (what strip_fits takes: the
  * generator's 64->1 layer at 64 x 64^2, 3.5-3.8 ms by
@@ -1002,13 +985,12 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 {
 	int s1 = direct && g->SH == 1 && g->SW == 1;
 	int tile = s1 && g->KH == g->KW && (g->KH == 3 || g->KH == 5);
-	int band = s1 && !tile && g->OW <= 64;
+	int band = s1 && !tile && g->OW <= 64, strip = tile && strip_fits(g);
 	const char *name = !direct ? "conv_oc1_forward"
+	                   : strip ? "conv_oc1_strip_3x3"
 	                   : tile  ? (g->KH == 3 ? "conv_oc1_tile_3x3" : "conv_oc1_tile_5x5")
 	                   : band  ? "conv_oc1_band"
 	                           : "conv_oc1_rows";
-	if (tile && strip_fits(g))
-		return strip_3x3(ctx, g, y, x, w, b);
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
@@ -1019,9 +1001,10 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	int st = nn_args_end(&a, name);
 	if (!direct)
 		return nn_launch2(ctx, k, name, st, (size_t)g->OH, (size_t)g->B);
-	/* conv_oc1_band: whole rows, bands of BAND_ROWS */
-	size_t nch = band ? 1 : ((size_t)g->OW + 15) / 16;
-	size_t rows = band ? BAND_ROWS : tile ? TILE_ROWS : OC1_ROWS;
+	/* conv_oc1_band: whole rows, bands of BAND_ROWS; conv_oc1_strip_3x3:
+	 * whole images */
+	size_t nch = band || strip ? 1 : ((size_t)g->OW + 15) / 16;
+	size_t rows = strip ? (size_t)g->OH : band ? BAND_ROWS : tile ? TILE_ROWS : OC1_ROWS;
 	size_t bands = ((size_t)g->OH + rows - 1) / rows;
 	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { 1, 1, 1 };
 	return nn_launch3(ctx, k, name, st, global, local);
