@@ -1703,13 +1703,12 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
  * the right ones of the last) are masked.  Each band also asks for the
  * same rows of the next channel's plane (prefetch hints, OT_HINT), a
  * plane of work ahead of their use: 2.4-2.5 -> 2.1 ms below (two planes
- * ahead: no faster).  conv_oc1_tile_3x3, which
- * reads 16 columns of 10 rows of every channel per work-item, waited on
- * memory at every channel: the generator's 64->1 layer at 64 x 64^2 in
- * 3.5-3.8 ms, against 2.1 here (a band of 4 rows per work-item over
- * all channels, sums in registers: 4.2-4.6 ms; two channels per band,
- * interleaving two runs of memory: 3.8-4.0 ms; bench_conv,
- * TOMOGAN_CL_TIMING=1).  The arguments after C, H and W are those of
+ * ahead: no faster).  conv_oc1_tile_3x3, which reads 16 columns of 10
+ * rows of every channel per work-item, waited on memory at every
+ * channel: the generator's 64->1 layer at 64 x 64^2 in 3.5-3.8 ms,
+ * against 2.1 here (a band of 4 rows per work-item over all channels,
+ * sums in registers: 4.2-4.6 ms; two channels per band, interleaving two
+ * runs of memory: 3.8-4.0 ms; bench_conv, TOMOGAN_CL_TIMING=1).  The arguments after C, H and W are those of
  * the other kernels of one output channel (KH = KW = 3, stride 1, padding
  * 1, OH = H, OW = W here).  Dimensions 0 and 1 unused (1), 2 over B. */
 #define ST_EACHQJ(X) X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) \

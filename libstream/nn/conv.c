@@ -1672,17 +1672,14 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 {
 	const size_t chw = (size_t)g->C * g->H * g->W, ohw = (size_t)g->OH * g->OW;
 	const size_t ckk = (size_t)g->C * g->KH * g->KW, ocohw = (size_t)g->OC * ohw;
-	if (nn_has(dw) && c1_weight_3x3_fits(ctx, g)) {
-		/* both gradients in one pass over dy */
-		int st = c1_weight_3x3(ctx, g, dw, db, dy, x);
-		if (st != TG_CL_OK || !nn_has(dx))
-			return st;
-		dw = db = NN_NONE;   /* the data gradient below */
-	}
-	if (nn_has(dw) && is_pointwise(g) && ctx->conv_direct && g->OC > 1 && !direct_c1(ctx, g)) {
-		/* both gradients in one pass over dy (one input or output
-		 * channel: the kernels below) */
-		int st = pointwise_weight(ctx, g, dw, db, dy, x);
+	/* the weight and bias gradients in one pass over dy: a 3x3 conv with
+	 * one input channel, or a 1x1 conv (with one input or output
+	 * channel: the kernels below) */
+	int c1_3x3 = c1_weight_3x3_fits(ctx, g);
+	if (nn_has(dw) && (c1_3x3 || (is_pointwise(g) && ctx->conv_direct && g->OC > 1 &&
+	                              !direct_c1(ctx, g)))) {
+		int st = c1_3x3 ? c1_weight_3x3(ctx, g, dw, db, dy, x)
+		                : pointwise_weight(ctx, g, dw, db, dy, x);
 		if (st != TG_CL_OK || !nn_has(dx))
 			return st;
 		dw = db = NN_NONE;   /* the data gradient below */
@@ -1719,8 +1716,9 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 		dw = NN_NONE;   /* the data gradient below */
 	}
 	if (is_pointwise(g)) {
-		/* dx = the 1x1 conv of dy with w transposed; both gradients in
-		 * one launch for the batch where the kernels take them */
+		/* dx = the 1x1 conv of dy with w transposed, in one launch for
+		 * the batch where conv_pointwise_forward takes it; else, and
+		 * for dw without the direct kernels, GEMMs per image */
 		nn_conv2d t = data_gradient_conv(g);
 		if (nn_has(dx) && planes_ok(ctx, &t)) {
 			if ((st = pointwise_forward(ctx, &t, dx, dy, w, 1, NN_NONE, NN_ACT_NONE, 0.0f)) !=
