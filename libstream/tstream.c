@@ -6,6 +6,8 @@
 #define _GNU_SOURCE  /* F_SETPIPE_SZ, vmsplice */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -539,9 +541,12 @@ void ts_reader_close(ts_reader *r)
 
 /* ================================================================ writer */
 
+struct ts_wq;
+
 struct ts_writer {
 	int fd, level, failed;
 	int splice;             /* fd is a pipe: large payloads go by vmsplice */
+	struct ts_wq *q;        /* the thread that splices them (NULL: none yet) */
 	char *name;
 	ts_header h;
 	uint64_t frame_bytes, frames;
@@ -664,13 +669,189 @@ static ts_status write_frame(ts_writer *w, const void *data, int have_hash, uint
  * with vmsplice and unmapped at once: the pipe then holds the only
  * references to those pages, so nothing this process does later can
  * change data still in flight, whatever the reader does with them (read,
- * or splice them on).  Returns the bytes sent this way (0 if vmsplice is
- * refused, which also turns it off for the writer: the caller writes the
- * rest), or (size_t)-1 with the writer failed. */
+ * or splice them on).
+ *
+ * The copy is made by the caller; the handing over, which waits for the
+ * reader to take the pages, by a thread of the writer's own, with up to
+ * WQ_DEPTH frames queued, so that a filter computes its next frame while
+ * the one before goes down the pipe.  Everything the writer sends goes in
+ * order: other writes wait for the queue to empty.  A failure of the
+ * thread (the reader went away) is the writer's at its next call. */
 #define SPLICE_MIN ((size_t)1 << 20)   /* a multiple of the page size */
-static size_t splice_pages(ts_writer *w, const void *data, size_t n)
+#define WQ_DEPTH 2
+
+struct wq_item {
+	unsigned char rec[FRAME_LEN];
+	char *map;             /* the payload's whole pages */
+	size_t whole;
+	unsigned char *tail;   /* the rest (under a page), page bytes allocated */
+	size_t tail_len;
+};
+
+struct ts_wq {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct wq_item it[WQ_DEPTH];
+	unsigned head, count;  /* next item for the thread; items queued or in hand */
+	int quit;
+	int nosplice;          /* vmsplice was refused: the thread writes */
+	ts_status st;          /* the thread's failure, TS_OK none */
+	char msg[200];
+};
+
+/* All n bytes to fd: 0, or errno. */
+static int fd_write(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t k = write(fd, c, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno;
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* One queued frame down the pipe: 0, or errno. */
+static int wq_send(ts_writer *w, struct ts_wq *q, struct wq_item *it)
+{
+	int e = fd_write(w->fd, it->rec, FRAME_LEN);
+	size_t done = 0;
+	while (!e && !q->nosplice && done < it->whole) {
+		struct iovec v = { it->map + done, it->whole - done };
+		ssize_t k = vmsplice(w->fd, &v, 1, SPLICE_F_GIFT);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EPIPE)
+			e = EPIPE;
+		else if (k <= 0)
+			q->nosplice = 1;   /* refused: write() from now on */
+		else
+			done += (size_t)k;
+	}
+	if (!e && done < it->whole)
+		e = fd_write(w->fd, it->map + done, it->whole - done);
+	if (!e && it->tail_len)
+		e = fd_write(w->fd, it->tail, it->tail_len);
+	return e;
+}
+
+static void *wq_thread(void *arg)
+{
+	ts_writer *w = arg;
+	struct ts_wq *q = w->q;
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (q->count == 0 && !q->quit)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->count == 0)
+			break;
+		struct wq_item *it = &q->it[q->head];
+		int failed = q->st != TS_OK;
+		pthread_mutex_unlock(&q->mu);
+		int e = failed ? 0 : wq_send(w, q, it);
+		munmap(it->map, it->whole);
+		it->map = NULL;
+		pthread_mutex_lock(&q->mu);
+		if (e && !q->st) {
+			q->st = e == EPIPE ? TS_ERR_PIPE : TS_ERR_IO;
+			snprintf(q->msg, sizeof q->msg, "%s", e == EPIPE ? "output closed" : strerror(e));
+		}
+		q->head = (q->head + 1) % WQ_DEPTH;
+		q->count--;
+		pthread_cond_broadcast(&q->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* The thread's failure as the writer's (lock held). */
+static ts_status wq_status(ts_writer *w)
+{
+	struct ts_wq *q = w->q;
+	if (q->st && !w->failed) {
+		if (q->st == TS_ERR_PIPE)
+			wfail(w, q->st, "%s", q->msg);
+		else
+			wfail(w, q->st, "write failed: %s", q->msg);
+	}
+	return w->failed;
+}
+
+/* Waits until every queued frame is down the pipe; the writer's status. */
+static ts_status wq_drain(ts_writer *w)
+{
+	struct ts_wq *q = w->q;
+	if (!q)
+		return w->failed;
+	pthread_mutex_lock(&q->mu);
+	while (q->count > 0)
+		pthread_cond_wait(&q->cv, &q->mu);
+	ts_status st = wq_status(w);
+	pthread_mutex_unlock(&q->mu);
+	return st;
+}
+
+static void wq_free(ts_writer *w)
+{
+	struct ts_wq *q = w->q;
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->quit = 1;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->thread, NULL);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	for (int i = 0; i < WQ_DEPTH; i++)
+		free(q->it[i].tail);
+	free(q);
+	w->q = NULL;
+}
+
+/* Starts the thread; 0 if it cannot (the caller writes itself). */
+static int wq_start(ts_writer *w, size_t page)
+{
+	struct ts_wq *q = calloc(1, sizeof *q);
+	if (!q)
+		return 0;
+	for (int i = 0; i < WQ_DEPTH; i++)
+		if (!(q->it[i].tail = malloc(page)))
+			goto fail;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	w->q = q;
+	/* signals stay with the caller's thread: the thread starts with them blocked */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(&q->thread, NULL, wq_thread, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e == 0)
+		return 1;
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	w->q = NULL;
+fail:
+	for (int i = 0; i < WQ_DEPTH; i++)
+		free(q->it[i].tail);
+	free(q);
+	return 0;
+}
+
+/* Queues frame record rec and its payload (n >= SPLICE_MIN bytes).
+ * Returns 1 queued (the writer's status then in *st), 0 if it cannot be
+ * (no thread, no memory: the caller writes the frame itself). */
+static int wq_push(ts_writer *w, const unsigned char *rec, const void *data, size_t n, ts_status *st)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), whole = n / page * page;
+	if (!w->q && !wq_start(w, page))
+		return 0;
 	char *m = mmap(NULL, whole, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return 0;
@@ -678,26 +859,29 @@ static size_t splice_pages(ts_writer *w, const void *data, size_t n)
 	(void)madvise(m, whole, MADV_HUGEPAGE);
 #endif
 	memcpy(m, data, whole);
-	size_t done = 0;
-	while (done < whole) {
-		struct iovec v = { m + done, whole - done };
-		ssize_t k = vmsplice(w->fd, &v, 1, SPLICE_F_GIFT);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			int e = errno;
-			munmap(m, whole);
-			if (k < 0 && e == EPIPE) {
-				wfail(w, TS_ERR_PIPE, "output closed");
-				return (size_t)-1;
-			}
-			w->splice = 0;       /* refused: write() from now on */
-			return done;
-		}
-		done += (size_t)k;
+	struct ts_wq *q = w->q;
+	pthread_mutex_lock(&q->mu);
+	while (q->count == WQ_DEPTH && !q->st)
+		pthread_cond_wait(&q->cv, &q->mu);
+	*st = wq_status(w);
+	if (*st) {
+		pthread_mutex_unlock(&q->mu);
+		munmap(m, whole);
+		return 1;
 	}
-	munmap(m, whole);
-	return done;
+	struct wq_item *it = &q->it[(q->head + q->count) % WQ_DEPTH];
+	pthread_mutex_unlock(&q->mu);
+	/* the free item is the caller's until counted in */
+	memcpy(it->rec, rec, FRAME_LEN);
+	it->map = m;
+	it->whole = whole;
+	it->tail_len = n - whole;
+	memcpy(it->tail, (const char *)data + whole, n - whole);
+	pthread_mutex_lock(&q->mu);
+	q->count++;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return 1;
 }
 
 ts_status ts_write_frame(ts_writer *w, const void *data)
@@ -746,18 +930,10 @@ static ts_status write_frame(ts_writer *w, const void *data, int have_hash, uint
 	put64(rec + 24, ts_xxh64(rec, 24, 0));
 	struct iovec iov[2] = { { rec, FRAME_LEN }, { (void *)payload, stored } };
 	ts_status st;
-	if (w->splice && stored >= SPLICE_MIN) {
-		st = write_iov(w, iov, 1);
-		size_t sent = st ? 0 : splice_pages(w, payload, stored);
-		if (sent == (size_t)-1)
-			return w->failed;
-		iov[1].iov_base = (char *)payload + sent;
-		iov[1].iov_len = stored - sent;
-		if (!st && iov[1].iov_len)
-			st = write_iov(w, iov + 1, 1);
-	} else {
+	if (w->splice && stored >= SPLICE_MIN && wq_push(w, rec, payload, stored, &st))
+		;
+	else if ((st = wq_drain(w)) == TS_OK)
 		st = write_iov(w, iov, 2);
-	}
 	if (!st)
 		w->frames++;
 	return st;
@@ -765,6 +941,7 @@ static ts_status write_frame(ts_writer *w, const void *data, int have_hash, uint
 
 static void writer_free(ts_writer *w)
 {
+	wq_free(w);
 	ts_header_free(&w->h);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->zbuf);
@@ -774,7 +951,7 @@ static void writer_free(ts_writer *w)
 
 ts_status ts_writer_finish(ts_writer *w)
 {
-	ts_status st = w->failed;
+	ts_status st = wq_drain(w);
 	if (!st) {
 		unsigned char e[END_LEN];
 		memset(e, 0, sizeof e);

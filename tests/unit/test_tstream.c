@@ -1230,6 +1230,90 @@ static void test_pipe_large(void)
 	ts_header_free(&h);
 }
 
+/* Frames of 1 MiB and more go into a pipe by vmsplice from a thread of
+ * the writer's, a queue of frames ahead of the reader: every frame arrives
+ * whole and in order, also a last part under a page, frames mixed with
+ * small ones and zstd-compressed ones (written directly, after the queue
+ * empties); a reader that goes away is the writer's TS_ERR_PIPE. */
+static void test_pipe_queue(void)
+{
+	ts_header h;
+	header(&h, TS_U8, 1, (uint64_t[]){ (1u << 20) + 1000 });
+	size_t fb = (size_t)ts_frame_bytes(&h);
+	enum { NF = 7 };
+	unsigned char *d = malloc(NF * fb), *buf = malloc(fb);
+	for (int i = 0; i < NF; i++)
+		fill(d + i * fb, fb, 1, i == 3 ? 0 : 1, (unsigned)i);   /* frame 3 compresses */
+	for (int level = 0; level <= 1; level++) {
+		int pfd[2];
+		if (pipe(pfd))
+			fatal("pipe");
+		pid_t pid = fork();
+		if (pid < 0)
+			fatal("fork");
+		if (pid == 0) {
+			close(pfd[0]);
+			ts_writer *w;
+			ts_write_opts o = { level };
+			ts_status st = ts_writer_open(&w, pfd[1], "-", &h, &o);
+			for (int i = 0; i < NF && !st; i++)
+				st = ts_write_frame(w, d + i * fb);
+			if (!st)
+				st = ts_writer_finish(w);
+			ts_writer_free(w);
+			_exit(st ? 1 : 0);
+		}
+		close(pfd[1]);
+		ts_reader *r;
+		int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK, n = 0;
+		ts_status st = TS_OK;
+		usleep(100000);   /* let the writer fill the pipe and its queue */
+		while (ok && (st = ts_read_frame(r, buf)) == TS_OK)
+			ok = n < NF && memcmp(buf, d + fb * n++, fb) == 0;
+		ts_reader_close(r);
+		close(pfd[0]);   /* a writer still writing fails now rather than wait */
+		int status;
+		waitpid(pid, &status, 0);
+		check(ok && st == TS_END && n == NF && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "pipe queue: %d frames of %zu bytes (a page and 1000 bytes past 1 MiB) %s, whole and in order",
+		      NF, fb, level ? "with zstd (one frame shrinks, written directly between queued ones)" : "raw");
+	}
+
+	/* the reader takes one frame and goes away */
+	int pfd[2];
+	if (pipe(pfd))
+		fatal("pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid == 0) {
+		close(pfd[0]);
+		signal(SIGPIPE, SIG_IGN);
+		ts_writer *w;
+		ts_status st = ts_writer_open(&w, pfd[1], "-", &h, NULL);
+		for (int i = 0; i < 40 && !st; i++)
+			st = ts_write_frame(w, d + (i % NF) * fb);
+		if (!st)
+			st = ts_writer_finish(w);
+		int code = st == TS_ERR_PIPE && strstr(ts_writer_error(w), "output closed") ? 0 : 1;
+		ts_writer_free(w);
+		_exit(code);
+	}
+	close(pfd[1]);
+	ts_reader *r;
+	int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK && ts_read_frame(r, buf) == TS_OK &&
+	         memcmp(buf, d, fb) == 0;
+	ts_reader_close(r);
+	close(pfd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	check(ok && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "pipe queue: the reader goes away after a frame -> the writer's TS_ERR_PIPE \"output closed\"");
+	free(d);
+	free(buf);
+	ts_header_free(&h);
+}
+
 static void test_writer(void)
 {
 	ts_header h;
@@ -1292,6 +1376,7 @@ int main(void)
 	test_limits();
 	test_rewind();
 	test_pipe_large();
+	test_pipe_queue();
 	test_writer();
 	return check_finish();
 }
