@@ -22,7 +22,7 @@
 #include "ocl.h"
 #include "stats.h"
 
-#define USAGE "clipnorm [-hq] [--lower P] [--upper Q] [--pixels] [--mask RATIO] " \
+#define USAGE "clipnorm [-hnq] [--lower P] [--upper Q] [--pixels] [--mask RATIO] " \
 	"[--bounds LO,HI | --window C,W | --stats FILE] [--stats-out FILE] " \
 	"[--out 01|11|u8|u16] [-o FILE] [-z LEVEL] [FILE]"
 
@@ -35,6 +35,7 @@ struct opts {
 	double lo, hi;        /* fixed bounds (--bounds, --window, --stats) */
 	double center, width;
 	int fixed;            /* bounds given, no statistics */
+	int stats_only;       /* -n: the statistics file, no stream */
 	const char *stats_in, *stats_out, *output, *input;
 	tg_clip_out out;
 	int zstd;
@@ -156,6 +157,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "stats-only", no_argument, NULL, 'n' },
 		{ "zstd", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -167,9 +169,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	o->output = "-";
 	o->out = TG_CLIP_OUT_01;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hqo:z:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hnqo:z:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h': tg_help();
+		case 'n': o->stats_only = 1; break;
 		case 'q': tg_set_quiet(1); break;
 		case 'o': o->output = optarg; break;
 		case 'z': o->zstd = (int)tg_opt_long("-z", optarg, 0, 19); break;
@@ -235,6 +238,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		tg_usage_error("--pixels needs --lower below --upper (%g, %g)", o->lower, o->upper);
 	if (o->stats_in && o->stats_out && strcmp(o->stats_in, o->stats_out) == 0)
 		tg_usage_error("--stats and --stats-out name the same file");
+	if (o->stats_only && (o->fixed || !o->stats_out))
+		tg_usage_error("-n computes bounds for --stats-out FILE: it needs --stats-out "
+		               "and takes none of --bounds, --window and --stats");
+	if (o->stats_only && strcmp(o->output, "-") != 0)
+		tg_usage_error("-n writes no stream: -o has no use with it");
 
 	char mask[64] = "";
 	if (o->mask > 0)
@@ -271,22 +279,30 @@ struct source {
 	tg_spool spool;
 };
 
-/* 1 got a frame, 0 at the end; exits on errors. */
-static int source_read(struct source *s, void *buf)
+/* The next frame, or NULL at the end; exits on errors.  A frame read from
+ * the stream lands in buf; one from the spool (or read into the spool's
+ * room for it) is where the returned pointer says, until the next call. */
+static const void *source_next(struct source *s, void *buf)
 {
 	if (s->spooled) {
-		int st = tg_spool_read(&s->spool, buf, s->frame_bytes);
+		const void *rec;
+		int st = tg_spool_next(&s->spool, &rec);
 		if (st < 0)
 			tg_die(TG_EX_IOERR, "temporary file in %s: read failed: %s", s->spool.dir,
 			       strerror(errno));
-		return st == 0;
+		return st ? rec : NULL;
 	}
-	if (!tg_read_frame(s->r, buf))
-		return 0;
-	if (s->spooling && tg_spool_write(&s->spool, buf, s->frame_bytes))
-		tg_die(TG_EX_IOERR, "temporary file in %s (copy of %s for a second pass): "
-		       "write failed: %s", s->spool.dir, s->name, strerror(errno));
-	return 1;
+	if (s->spooling) {
+		void *room = tg_spool_claim(&s->spool);
+		if (!room)
+			tg_die(TG_EX_IOERR, "temporary file in %s (copy of %s for a second pass): "
+			       "write failed: %s", s->spool.dir, s->name, strerror(errno));
+		if (!tg_read_frame(s->r, room))
+			return NULL;
+		tg_spool_commit(&s->spool);
+		return room;
+	}
+	return tg_read_frame(s->r, buf) ? buf : NULL;
 }
 
 static void source_rewind(struct source *s)
@@ -295,8 +311,8 @@ static void source_rewind(struct source *s)
 		s->spooling = 0;
 		s->spooled = 1;
 		if (tg_spool_rewind(&s->spool))
-			tg_die(TG_EX_IOERR, "temporary file in %s: seek failed: %s", s->spool.dir,
-			       strerror(errno));
+			tg_die(TG_EX_IOERR, "temporary file in %s (copy of %s for a second pass): "
+			       "write failed: %s", s->spool.dir, s->name, strerror(errno));
 		return;
 	}
 	ts_status st = ts_reader_rewind(s->r);
@@ -331,9 +347,10 @@ static void stats_minmax(struct source *s, const ts_header *h, const struct fram
 	float *mins = NULL, *maxs = NULL;
 	size_t cap = 0, k = 0;
 	uint64_t nf = 0;
-	while (source_read(s, raw)) {
+	const void *fr;
+	while ((fr = source_next(s, raw)) != NULL) {
 		const float *v;
-		frame_values(h, raw, f32, g->n, &v);
+		frame_values(h, fr, f32, g->n, &v);
 		float mn, mx;
 		int any = g->mask.h ? tg_clip_minmax_masked(v, g->n, &g->mask, &mn, &mx)
 		                    : tg_clip_minmax(v, g->n, &mn, &mx);
@@ -379,15 +396,16 @@ static void stats_pixels_hist(struct source *s, const ts_header *h, const struct
 	void *raw = tg_malloc(s->frame_bytes);
 	size_t es = ts_dtype_size(h->dtype);
 	uint64_t nf = 0;
-	while (source_read(s, raw)) {
+	const void *fr;
+	while ((fr = source_next(s, raw)) != NULL) {
 		if (g->mask.h) {
 			size_t plane = (size_t)(g->mask.h * g->mask.w);
 			for (size_t p = 0; p + plane <= g->n; p += plane)
 				for (size_t i = 0; i < g->mask.h; i++)
-					tg_hist_add(&hist, (const char *)raw + (p + i * g->mask.w + g->mask.x0[i]) * es,
+					tg_hist_add(&hist, (const char *)fr + (p + i * g->mask.w + g->mask.x0[i]) * es,
 					            g->mask.x1[i] - g->mask.x0[i]);
 		} else {
-			tg_hist_add(&hist, raw, g->n);
+			tg_hist_add(&hist, fr, g->n);
 		}
 		nf++;
 		tg_progress("statistics: frame %llu", (unsigned long long)nf);
@@ -426,9 +444,10 @@ static void stats_pixels(struct source *s, const ts_header *h, const struct fram
 	for (int pass = 1; pass <= 2; pass++) {
 		if (pass == 2)
 			source_rewind(s);
-		while (source_read(s, raw)) {
+		const void *fr;
+		while ((fr = source_next(s, raw)) != NULL) {
 			const float *v;
-			frame_values(h, raw, f32, g->n, &v);
+			frame_values(h, fr, f32, g->n, &v);
 			if (pass == 1 && g->mask.h)
 				tg_rsel_count_masked(&sel, v, g->n, &g->mask);
 			else if (pass == 1)
@@ -487,13 +506,16 @@ static void output_header(ts_header *oh, const ts_header *ih, const struct opts 
 }
 
 /* Finds the bounds (every statistics pass) and leaves the input at its
- * start again. */
+ * start again, unless only the statistics are wanted (-n). */
 static void compute_bounds(struct source *src, const ts_header *ih, const struct frame_geom *g,
                            const struct opts *o, double *lo, double *hi,
                            uint64_t *frames, uint64_t *values)
 {
-	if (!ts_reader_seekable(src->r)) {
-		if (tg_spool_open(&src->spool))
+	/* exact percentiles of float pixels take two passes */
+	int again = !o->stats_only ||
+	            (o->rule == RULE_PIXELS && (ih->dtype == TS_F32 || ih->dtype == TS_F16));
+	if (again && !ts_reader_seekable(src->r)) {
+		if (tg_spool_open(&src->spool, src->frame_bytes))
 			tg_die(TG_EX_IOERR, "cannot create a temporary file in %s (set TMPDIR): %s",
 			       src->spool.dir, strerror(errno));
 		src->spooling = 1;
@@ -506,7 +528,8 @@ static void compute_bounds(struct source *src, const ts_header *ih, const struct
 		tg_die(TG_EX_DATAERR, "%s: bounds lo=%.9g hi=%.9g (%s) do not make a range%s",
 		       src->name, *lo, *hi, o->rule_text,
 		       *lo == *hi ? " (constant data?); give --bounds" : "");
-	source_rewind(src);
+	if (!o->stats_only)
+		source_rewind(src);
 }
 
 /* The map pass: every frame through the device into w; returns the count. */
@@ -519,8 +542,11 @@ static uint64_t map_frames(struct source *src, tg_clip_dev *dev, ts_writer *w, d
 		void *in = tg_clip_dev_input(dev);
 		if (!in)
 			tg_die(TG_EX_SOFTWARE, "%s", tg_cl_error());
-		if (!source_read(src, in))
+		const void *fr = source_next(src, in);
+		if (!fr)
 			break;
+		if (fr != in)
+			memcpy(in, fr, src->frame_bytes);
 		void *y = tg_clip_dev_run(dev, lo_f, s_f);
 		if (!y)
 			tg_die(TG_EX_SOFTWARE, "%s", tg_cl_error());
@@ -541,7 +567,8 @@ int main(int argc, char **argv)
 		read_stats_file(&o);
 
 	tg_out out;
-	tg_out_open(&out, o.output);
+	if (!o.stats_only)
+		tg_out_open(&out, o.output);
 	FILE *stats_out = o.stats_out ? open_stats_out(o.stats_out) : NULL;
 	struct source src = { .r = tg_reader_open(o.input, 0), .spool = { .fd = -1 } };
 	src.name = strcmp(o.input, "-") == 0 ? "stdin" : o.input;
@@ -557,10 +584,11 @@ int main(int argc, char **argv)
 			tg_die(TG_EX_SOFTWARE, "out of memory");
 	}
 
-	/* the device first, so a machine without one fails before any reading */
-	tg_cl *cl = tg_clx_init();
-	tg_clip_dev *dev;
-	tg_clx_check(tg_clip_dev_init(&dev, cl, ih->dtype, o.out, g.n));
+	/* the device first, so a machine without one fails before any reading;
+	 * statistics alone (-n) run on the host */
+	tg_clip_dev *dev = NULL;
+	if (!o.stats_only)
+		tg_clx_check(tg_clip_dev_init(&dev, tg_clx_init(), ih->dtype, o.out, g.n));
 
 	double lo = o.lo, hi = o.hi;
 	uint64_t frames = 0, values = 0;
@@ -569,17 +597,19 @@ int main(int argc, char **argv)
 	if (stats_out)
 		write_stats_file(stats_out, o.stats_out, &o, lo, hi, frames, values);
 
-	ts_header oh;
-	output_header(&oh, ih, &o, lo, hi);
-	ts_writer *w = tg_writer_open(&out, &oh, o.zstd);
-	uint64_t nf = map_frames(&src, dev, w, lo, hi);
-	if (!o.fixed && nf != frames)
-		tg_die(TG_EX_DATAERR, "%s: %llu frames on the last pass, %llu on the first: "
-		       "the input changed", src.name, (unsigned long long)nf, (unsigned long long)frames);
-	tg_writer_close(w, &out);
-	tg_clip_dev_free(dev);
+	if (!o.stats_only) {
+		ts_header oh;
+		output_header(&oh, ih, &o, lo, hi);
+		ts_writer *w = tg_writer_open(&out, &oh, o.zstd);
+		uint64_t nf = map_frames(&src, dev, w, lo, hi);
+		if (!o.fixed && nf != frames)
+			tg_die(TG_EX_DATAERR, "%s: %llu frames on the last pass, %llu on the first: "
+			       "the input changed", src.name, (unsigned long long)nf, (unsigned long long)frames);
+		tg_writer_close(w, &out);
+		tg_clip_dev_free(dev);
+		ts_header_free(&oh);
+	}
 	tg_spool_close(&src.spool);
-	ts_header_free(&oh);
 	tg_clip_mask_free(&g.mask);
 	ts_reader_close(src.r);
 	return 0;

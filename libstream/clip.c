@@ -1,5 +1,9 @@
 /* Statistics and the per-pixel map of clipnorm; see clip.h. */
+#define _GNU_SOURCE  /* O_DIRECT */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -475,65 +479,284 @@ void tg_rsel_free(tg_rsel *s)
 	s->planned = 0;
 }
 
-/* ---- spool ---- */
+/* ---- spool ----
+ * Slots of `per` records each (TG_SPOOL_BLOCK bytes or one record), slot
+ * k of the file at k * cap bytes (cap: per records rounded up to 4096).
+ * The caller fills (or drains) ring slots in order; the thread writes (or
+ * reads ahead) the same slots in the same order; group k lives in slot
+ * k mod TG_SPOOL_NBLOCKS.  full[slot] is the hand-over: in writing, 1 =
+ * filled, for the thread to write; in reading, 1 = read, for the caller.
+ * The mutex guards every field below; the thread drops it during I/O, and
+ * the caller while it works on a slot it holds. */
 
-int tg_spool_open(tg_spool *s)
+#define SPOOL_ALIGN 4096u
+
+struct tg_spool_io {
+	pthread_t thread[TG_SPOOL_THREADS];
+	int nthreads;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t size, per, cap;          /* record bytes, records per slot, slot bytes */
+	char *blk[TG_SPOOL_NBLOCKS];
+	size_t nrec[TG_SPOOL_NBLOCKS];  /* records in the slot */
+	int full[TG_SPOOL_NBLOCKS];
+	enum { SPOOL_WRITING, SPOOL_READING, SPOOL_QUIT } mode;
+	uint64_t head;       /* caller's group */
+	size_t at;           /* caller's records done in it */
+	int held;            /* the caller holds a record (claimed, or returned by next) */
+	uint64_t next;       /* the threads' next group */
+	int busy;            /* threads in I/O */
+	int err;             /* first errno of the thread's I/O, 0 none */
+};
+
+/* pwrite/pread of all n bytes at off; 0 ok, else errno (EIO: short read). */
+static int spool_pio(tg_spool *s, int wr, char *p, size_t n, uint64_t off)
 {
-	s->fd = tg_tmpfile(s->dir, sizeof s->dir);
-	if (s->fd < 0)
-		return -1;
-	s->bytes = 0;
+	int retried = 0;
+	while (n > 0) {
+		ssize_t k = wr ? pwrite(s->fd, p, n, (off_t)off) : pread(s->fd, p, n, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EINVAL && !retried) {
+			/* the file system refused O_DIRECT after all: buffered from
+			 * here (another thread may have switched it off already) */
+			pthread_mutex_lock(&s->io->mu);
+			int fl = fcntl(s->fd, F_GETFL);
+			if (fl >= 0 && (fl & O_DIRECT) && fcntl(s->fd, F_SETFL, fl & ~O_DIRECT) == 0)
+				s->direct = 0;
+			pthread_mutex_unlock(&s->io->mu);
+			retried = 1;
+			continue;
+		}
+		if (k < 0)
+			return errno;
+		if (k == 0)
+			return EIO;
+		p += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
 	return 0;
 }
 
-int tg_spool_write(tg_spool *s, const void *buf, size_t n)
+static void *spool_thread(void *arg)
 {
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t w = write(s->fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
+	tg_spool *s = arg;
+	struct tg_spool_io *io = s->io;
+	pthread_mutex_lock(&io->mu);
+	while (io->mode != SPOOL_QUIT) {
+		uint64_t g = io->next;
+		int slot = (int)(g % TG_SPOOL_NBLOCKS);
+		int wr = io->mode == SPOOL_WRITING;
+		uint64_t first = g * io->per;   /* its first record */
+		if (io->err || (wr ? io->full[slot] != 1 : io->full[slot] || first >= s->records)) {
+			pthread_cond_wait(&io->cv, &io->mu);
+			continue;
 		}
-		p += w;
-		n -= (size_t)w;
-		s->bytes += (uint64_t)w;
+		size_t nrec = wr ? io->nrec[slot]
+		                 : (size_t)(s->records - first < io->per ? s->records - first : io->per);
+		size_t n = nrec * io->size, whole = (n + SPOOL_ALIGN - 1) / SPOOL_ALIGN * SPOOL_ALIGN;
+		io->full[slot] = 2;   /* in I/O */
+		io->next++;
+		io->busy++;
+		pthread_mutex_unlock(&io->mu);
+		if (wr)   /* whole sectors: the padding is zeros */
+			memset(io->blk[slot] + n, 0, whole - n);
+		int e = spool_pio(s, wr, io->blk[slot], whole, g * io->cap);
+		pthread_mutex_lock(&io->mu);
+		io->busy--;
+		if (e && !io->err)
+			io->err = e;
+		io->nrec[slot] = nrec;
+		io->full[slot] = !wr;
+		pthread_cond_broadcast(&io->cv);
+	}
+	pthread_mutex_unlock(&io->mu);
+	return NULL;
+}
+
+static void spool_io_free(struct tg_spool_io *io)
+{
+	for (int i = 0; i < TG_SPOOL_NBLOCKS; i++)
+		free(io->blk[i]);
+	free(io);
+}
+
+int tg_spool_open(tg_spool *s, size_t size)
+{
+	s->io = NULL;
+	s->records = 0;
+	s->fd = tg_tmpfile(s->dir, sizeof s->dir);
+	if (s->fd < 0)
+		return -1;
+	const char *mode = getenv("TOMOGAN_SPOOL");
+	int fl = fcntl(s->fd, F_GETFL);
+	s->direct = !(mode && strcmp(mode, "buffered") == 0) && fl >= 0 &&
+	            fcntl(s->fd, F_SETFL, fl | O_DIRECT) == 0;
+	struct tg_spool_io *io = calloc(1, sizeof *io);
+	int e = io ? 0 : ENOMEM;
+	if (!e) {
+		io->size = size ? size : 1;
+		io->per = TG_SPOOL_BLOCK / io->size ? TG_SPOOL_BLOCK / io->size : 1;
+		if (io->size > (SIZE_MAX - SPOOL_ALIGN) / io->per)
+			e = ENOMEM;
+		else
+			io->cap = (io->per * io->size + SPOOL_ALIGN - 1) / SPOOL_ALIGN * SPOOL_ALIGN;
+	}
+	for (int i = 0; !e && i < TG_SPOOL_NBLOCKS; i++)
+		e = posix_memalign((void **)&io->blk[i], SPOOL_ALIGN, io->cap);
+	if (!e) {
+		io->mode = SPOOL_WRITING;
+		pthread_mutex_init(&io->mu, NULL);
+		pthread_cond_init(&io->cv, NULL);
+		s->io = io;
+		/* signals stay with the caller's thread: the threads start with them blocked */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		while (io->nthreads < TG_SPOOL_THREADS &&
+		       (e = pthread_create(&io->thread[io->nthreads], NULL, spool_thread, s)) == 0)
+			io->nthreads++;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (io->nthreads > 0) {
+			e = 0;
+		} else {
+			pthread_mutex_destroy(&io->mu);
+			pthread_cond_destroy(&io->cv);
+			s->io = NULL;
+		}
+	}
+	if (e) {
+		if (io)
+			spool_io_free(io);
+		close(s->fd);
+		s->fd = -1;
+		errno = e;
+		return -1;
 	}
 	return 0;
+}
+
+/* Waits (lock held) until slot's full flag is `want` or the thread failed:
+ * 0, or the thread's errno. */
+static int spool_wait(struct tg_spool_io *io, int slot, int want)
+{
+	while (io->full[slot] != want && !io->err)
+		pthread_cond_wait(&io->cv, &io->mu);
+	return io->full[slot] == want ? 0 : io->err;
+}
+
+/* Moves the caller to the next group (lock held); in writing, the one
+ * it filled goes to the thread. */
+static void spool_advance(struct tg_spool_io *io, int wr)
+{
+	int slot = (int)(io->head % TG_SPOOL_NBLOCKS);
+	io->nrec[slot] = io->at;
+	io->full[slot] = wr;
+	io->head++;
+	io->at = 0;
+	pthread_cond_broadcast(&io->cv);
+}
+
+void *tg_spool_claim(tg_spool *s)
+{
+	struct tg_spool_io *io = s->io;
+	int slot = (int)(io->head % TG_SPOOL_NBLOCKS);
+	pthread_mutex_lock(&io->mu);
+	int e = io->err;
+	if (!e && io->at == 0)
+		e = spool_wait(io, slot, 0);
+	io->held = !e;
+	pthread_mutex_unlock(&io->mu);
+	if (e) {
+		errno = e;
+		return NULL;
+	}
+	return io->blk[slot] + io->at * io->size;
+}
+
+void tg_spool_commit(tg_spool *s)
+{
+	struct tg_spool_io *io = s->io;
+	pthread_mutex_lock(&io->mu);
+	if (io->held) {
+		io->held = 0;
+		s->records++;
+		if (++io->at == io->per)
+			spool_advance(io, 1);
+	}
+	pthread_mutex_unlock(&io->mu);
 }
 
 int tg_spool_rewind(tg_spool *s)
 {
-	return lseek(s->fd, 0, SEEK_SET) < 0 ? -1 : 0;
-}
-
-int tg_spool_read(tg_spool *s, void *buf, size_t n)
-{
-	char *p = buf;
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(s->fd, p + got, n - got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
+	struct tg_spool_io *io = s->io;
+	pthread_mutex_lock(&io->mu);
+	io->held = 0;
+	if (io->mode == SPOOL_WRITING) {
+		if (io->at > 0)
+			spool_advance(io, 1);
 	}
-	if (got == 0 && n > 0)
-		return 1;
-	if (got < n) {
-		errno = EIO;
+	while ((io->mode == SPOOL_WRITING && io->next < io->head && !io->err) || io->busy)
+		pthread_cond_wait(&io->cv, &io->mu);   /* every group on file, no read under way */
+	int e = io->err;
+	if (!e) {
+		io->mode = SPOOL_READING;
+		io->head = io->next = 0;
+		io->at = 0;
+		for (int i = 0; i < TG_SPOOL_NBLOCKS; i++)
+			io->full[i] = 0;
+		pthread_cond_broadcast(&io->cv);
+	}
+	pthread_mutex_unlock(&io->mu);
+	if (e) {
+		errno = e;
 		return -1;
 	}
 	return 0;
 }
 
+int tg_spool_next(tg_spool *s, const void **rec)
+{
+	struct tg_spool_io *io = s->io;
+	pthread_mutex_lock(&io->mu);
+	int slot = (int)(io->head % TG_SPOOL_NBLOCKS);
+	if (io->held && ++io->at == io->nrec[slot]) {   /* done with the last one */
+		spool_advance(io, 0);
+		slot = (int)(io->head % TG_SPOOL_NBLOCKS);
+	}
+	io->held = 0;
+	int e = 0, got = 0;
+	if (io->head * io->per + io->at < s->records) {
+		e = spool_wait(io, slot, 1);
+		if (!e) {
+			*rec = io->blk[slot] + io->at * io->size;
+			io->held = got = 1;
+		}
+	}
+	pthread_mutex_unlock(&io->mu);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return got;
+}
+
 void tg_spool_close(tg_spool *s)
 {
+	struct tg_spool_io *io = s->io;
+	if (io) {
+		pthread_mutex_lock(&io->mu);
+		io->mode = SPOOL_QUIT;
+		pthread_cond_broadcast(&io->cv);
+		pthread_mutex_unlock(&io->mu);
+		for (int i = 0; i < io->nthreads; i++)
+			pthread_join(io->thread[i], NULL);
+		pthread_mutex_destroy(&io->mu);
+		pthread_cond_destroy(&io->cv);
+		spool_io_free(io);
+		s->io = NULL;
+	}
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;

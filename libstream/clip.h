@@ -95,21 +95,39 @@ void tg_rsel_free(tg_rsel *s);
 
 /* ---- spool: a pipe read twice ----
  * An anonymous temporary file in $TMPDIR (else /tmp), unlinked as soon as
- * it is created, so it vanishes on every exit path. */
+ * it is created, so it vanishes on every exit path, holding records of one
+ * size (frames).  A spool is written once and read start to end once or
+ * more: records go in groups of about TG_SPOOL_BLOCK bytes through a
+ * thread of its own (write-behind, then read-ahead), straight from and
+ * into the buffers the caller works on, with O_DIRECT where the file
+ * system takes it, so that the page cache neither fills with data that is
+ * read once nor costs the time of allocating it (TOMOGAN_SPOOL=buffered
+ * turns O_DIRECT off).  Groups are padded to multiples of 4096 bytes. */
+#define TG_SPOOL_BLOCK (4u << 20)
+#define TG_SPOOL_NBLOCKS 4
+#define TG_SPOOL_THREADS 2
+struct tg_spool_io;
 typedef struct {
 	int fd;
-	uint64_t bytes;
-	char dir[512];     /* for messages */
+	uint64_t records;        /* written */
+	int direct;              /* 1: the file takes O_DIRECT */
+	char dir[512];           /* for messages */
+	struct tg_spool_io *io;
 } tg_spool;
 
-/* 0 ok, else -1 with errno set. */
-int tg_spool_open(tg_spool *s);
-int tg_spool_write(tg_spool *s, const void *buf, size_t n);
-/* Back to the start for reading. */
+/* For records of `size` bytes (> 0): 0 ok, else -1 with errno set (and
+ * nothing left open). */
+int tg_spool_open(tg_spool *s, size_t size);
+/* Room for the next record, to be filled and then committed; NULL with
+ * errno set if an earlier write failed. */
+void *tg_spool_claim(tg_spool *s);
+void tg_spool_commit(tg_spool *s);
+/* Back to the first record for reading (after writing, every record is
+ * on file first): 0 ok, -1 with errno (a write failed). */
 int tg_spool_rewind(tg_spool *s);
-/* Reads exactly n bytes: 0 ok, 1 at the end of the spool, -1 error
- * (errno; EIO for a short read). */
-int tg_spool_read(tg_spool *s, void *buf, size_t n);
+/* The next record, valid until the next call: 1 with *rec set, 0 at the
+ * end, -1 error (errno). */
+int tg_spool_next(tg_spool *s, const void **rec);
 void tg_spool_close(tg_spool *s);
 
 /* ---- the map ---- */

@@ -6,7 +6,7 @@ F="$FIXTURES/clipnorm"
 V="$F/vol.tns"
 
 expect "-h prints the usage line" 0 '' clipnorm -h
-grep -q '^usage: clipnorm \[-hq\] .*\[FILE\]$' "$TMP/out" && pass "-h usage text" || fail "-h usage text" "$(cat "$TMP/out")"
+grep -q '^usage: clipnorm \[-hnq\] .*\[FILE\]$' "$TMP/out" && pass "-h usage text" || fail "-h usage text" "$(cat "$TMP/out")"
 usage=$(sed 's/^usage: //' "$TMP/out")
 if command -v mandoc >/dev/null 2>&1 && [ -f "$TOP/man/clipnorm.1" ]; then
 	syn=$(mandoc -Tascii -O width=400 "$TOP/man/clipnorm.1" | col -b | sed -n '/^SYNOPSIS/{n;p;}' | sed 's/^ *//')
@@ -133,6 +133,31 @@ grep -q "clip.lo = $lo\$" "$TMP/info" && grep -q 'clip.rule = p1 of frame minima
 	pass "--stats: same clip.lo and rule in the output" || fail "--stats: same clip.lo and rule in the output" "$(grep clip "$TMP/info")"
 cat "$V" | clipnorm -q --stats "$TMP/bounds.txt" >/dev/null 2>"$TMP/err" &&
 	pass "--stats on a pipe: one pass, no spool" || fail "--stats on a pipe" "$(cat "$TMP/err")"
+
+# -n: the statistics file alone, no stream, no device, a pipe read once
+clipnorm -q --mask 0.9 --stats-out "$TMP/full.txt" "$V" >/dev/null
+cat "$V" | TMPDIR="$TMP/nowhere" TOMOGAN_DEVICE=no-such-device-anywhere clipnorm -q -n --mask 0.9 --stats-out "$TMP/n.txt" >"$TMP/nout" 2>"$TMP/err"
+rc=$?
+if [ "$rc" -eq 0 ] && [ ! -s "$TMP/nout" ] && cmp -s "$TMP/full.txt" "$TMP/n.txt"; then
+	pass "-n on a pipe: the same statistics file, empty stdout, no temporary file or device needed"
+else
+	fail "-n on a pipe: the same statistics file, empty stdout, no temporary file or device needed" "exit $rc $(head -c 200 "$TMP/err")"
+fi
+clipnorm -q --pixels --stats-out "$TMP/pfull.txt" "$V" >/dev/null
+cat "$V" | TMPDIR="$TMP/tmpdir" clipnorm -q -n --pixels --stats-out "$TMP/pn.txt" >"$TMP/nout" 2>"$TMP/err"
+rc=$?
+if [ "$rc" -eq 0 ] && [ ! -s "$TMP/nout" ] && cmp -s "$TMP/pfull.txt" "$TMP/pn.txt" && [ -z "$(ls -A "$TMP/tmpdir")" ]; then
+	pass "-n --pixels on a piped float stream (two passes, spooled): the same statistics file"
+else
+	fail "-n --pixels on a piped float stream" "exit $rc $(head -c 200 "$TMP/err")"
+fi
+expect_usage "-n without --stats-out" clipnorm -n "$V"
+expect_usage "-n with --bounds" clipnorm -n --stats-out "$TMP/x.txt" --bounds 0,1 "$V"
+expect_usage "-n with --stats" clipnorm -n --stats-out "$TMP/x.txt" --stats "$TMP/full.txt" "$V"
+expect_usage "-n with -o" clipnorm -n --stats-out "$TMP/x.txt" -o "$TMP/x.tns" "$V"
+[ -e "$TMP/x.txt" ] || [ -e "$TMP/x.tns" ] && fail "-n refused: no file written" "$(ls "$TMP"/x.*)" || pass "-n refused: no file written"
+cat "$V" | TOMOGAN_SPOOL=buffered TMPDIR="$TMP/tmpdir" clipnorm -q >"$TMP/buffered.tns" 2>"$TMP/err" && cmp -s "$TMP/buffered.tns" "$TMP/ref.tns" &&
+	pass "TOMOGAN_SPOOL=buffered: the same output" || fail "TOMOGAN_SPOOL=buffered: the same output" "$(head -c 200 "$TMP/err")"
 expect "--stats-out in a missing folder" 74 'cannot create' clipnorm --stats-out "$TMP/no/dir/b.txt" "$V"
 clipnorm -q --stats-out "$TMP/never.txt" "$TMP/const.tns" >/dev/null 2>&1
 ls "$TMP"/never.txt* >/dev/null 2>&1 && fail "failed run writes no statistics file" "$(ls "$TMP"/never.txt*)" ||
