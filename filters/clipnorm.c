@@ -6,7 +6,9 @@
  * y = clip((x - lo) / (hi - lo), 0, 1).  Statistics need the whole stream
  * before the first output frame, so the input is read twice (three times
  * for --pixels on float data): a regular file is rewound, a pipe is spooled
- * to an unlinked temporary file.  Memory: a few frames.  Statistics run on
+ * to an unlinked temporary file (clip.h's spool).  -n stops after the
+ * statistics, so it reads a pipe once for the default rule.  Memory: a few
+ * frames.  Statistics run on
  * the host; the per-pixel map runs through OpenCL (kernels/clipnorm.cl). */
 #include <errno.h>
 #include <fcntl.h>

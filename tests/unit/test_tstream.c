@@ -1182,6 +1182,38 @@ static void test_rewind(void)
 	ts_header_free(&h);
 }
 
+/* Forks a writer of `count` frames (frame i is d + (i mod nd) * fb, zstd
+ * at level) into a pipe; returns its pid and the read end in *rfd.  The
+ * child exits 0 when all went down and the stream finished, 2 when the
+ * reader went away (TS_ERR_PIPE, "output closed"), 1 otherwise. */
+static pid_t spawn_writer(const ts_header *h, int level, const unsigned char *d, size_t fb,
+                          int nd, int count, int *rfd)
+{
+	int pfd[2];
+	if (pipe(pfd))
+		fatal("pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid == 0) {
+		close(pfd[0]);
+		signal(SIGPIPE, SIG_IGN);
+		ts_writer *w;
+		ts_write_opts o = { level };
+		ts_status st = ts_writer_open(&w, pfd[1], "-", h, &o);
+		for (int i = 0; i < count && !st; i++)
+			st = ts_write_frame(w, d + (size_t)(i % nd) * fb);
+		if (!st)
+			st = ts_writer_finish(w);
+		int code = !st ? 0 : st == TS_ERR_PIPE && strstr(ts_writer_error(w), "output closed") ? 2 : 1;
+		ts_writer_free(w);
+		_exit(code);
+	}
+	close(pfd[1]);
+	*rfd = pfd[0];
+	return pid;
+}
+
 static void test_pipe_large(void)
 {
 	/* frames larger than the reader's 64 KiB buffer go straight from the
@@ -1195,23 +1227,7 @@ static void test_pipe_large(void)
 		fill(d + i * fb, fb, 4, i % 3, (unsigned)i);
 	for (int level = 0; level <= 1; level++) {
 		int pfd[2];
-		if (pipe(pfd))
-			fatal("pipe");
-		pid_t pid = fork();
-		if (pid < 0)
-			fatal("fork");
-		if (pid == 0) {
-			close(pfd[0]);
-			ts_writer *w;
-			ts_write_opts o = { level };
-			ts_status st = ts_writer_open(&w, pfd[1], "-", &h, &o);
-			for (int i = 0; i < NF && !st; i++)
-				st = ts_write_frame(w, d + i * fb);
-			if (!st)
-				st = ts_writer_finish(w);
-			_exit(st ? 1 : 0);
-		}
-		close(pfd[1]);
+		pid_t pid = spawn_writer(&h, level, d, fb, NF, NF, &pfd[0]);
 		ts_reader *r;
 		int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK, n = 0;
 		ts_status st = TS_OK;
@@ -1246,24 +1262,7 @@ static void test_pipe_queue(void)
 		fill(d + i * fb, fb, 1, i == 3 ? 0 : 1, (unsigned)i);   /* frame 3 compresses */
 	for (int level = 0; level <= 1; level++) {
 		int pfd[2];
-		if (pipe(pfd))
-			fatal("pipe");
-		pid_t pid = fork();
-		if (pid < 0)
-			fatal("fork");
-		if (pid == 0) {
-			close(pfd[0]);
-			ts_writer *w;
-			ts_write_opts o = { level };
-			ts_status st = ts_writer_open(&w, pfd[1], "-", &h, &o);
-			for (int i = 0; i < NF && !st; i++)
-				st = ts_write_frame(w, d + i * fb);
-			if (!st)
-				st = ts_writer_finish(w);
-			ts_writer_free(w);
-			_exit(st ? 1 : 0);
-		}
-		close(pfd[1]);
+		pid_t pid = spawn_writer(&h, level, d, fb, NF, NF, &pfd[0]);
 		ts_reader *r;
 		int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK, n = 0;
 		ts_status st = TS_OK;
@@ -1281,25 +1280,7 @@ static void test_pipe_queue(void)
 
 	/* the reader takes one frame and goes away */
 	int pfd[2];
-	if (pipe(pfd))
-		fatal("pipe");
-	pid_t pid = fork();
-	if (pid < 0)
-		fatal("fork");
-	if (pid == 0) {
-		close(pfd[0]);
-		signal(SIGPIPE, SIG_IGN);
-		ts_writer *w;
-		ts_status st = ts_writer_open(&w, pfd[1], "-", &h, NULL);
-		for (int i = 0; i < 40 && !st; i++)
-			st = ts_write_frame(w, d + (i % NF) * fb);
-		if (!st)
-			st = ts_writer_finish(w);
-		int code = st == TS_ERR_PIPE && strstr(ts_writer_error(w), "output closed") ? 0 : 1;
-		ts_writer_free(w);
-		_exit(code);
-	}
-	close(pfd[1]);
+	pid_t pid = spawn_writer(&h, 0, d, fb, NF, 40, &pfd[0]);
 	ts_reader *r;
 	int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK && ts_read_frame(r, buf) == TS_OK &&
 	         memcmp(buf, d, fb) == 0;
@@ -1307,7 +1288,7 @@ static void test_pipe_queue(void)
 	close(pfd[0]);
 	int status;
 	waitpid(pid, &status, 0);
-	check(ok && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	check(ok && WIFEXITED(status) && WEXITSTATUS(status) == 2,
 	      "pipe queue: the reader goes away after a frame -> the writer's TS_ERR_PIPE \"output closed\"");
 	free(d);
 	free(buf);
