@@ -485,7 +485,8 @@ void tg_rsel_free(tg_rsel *s)
  * The caller fills (or drains) ring slots in order; the thread writes (or
  * reads ahead) the same slots in the same order; group k lives in slot
  * k mod TG_SPOOL_NBLOCKS.  full[slot] is the hand-over: in writing, 1 =
- * filled, for the thread to write; in reading, 1 = read, for the caller.
+ * filled, for a thread to write; in reading, 1 = read, for the caller;
+ * 2 = a thread's I/O under way.
  * The mutex guards every field below; the thread drops it during I/O, and
  * the caller while it works on a slot it holds. */
 
@@ -651,7 +652,8 @@ static int spool_wait(struct tg_spool_io *io, int slot, int want)
 static void spool_advance(struct tg_spool_io *io, int wr)
 {
 	int slot = (int)(io->head % TG_SPOOL_NBLOCKS);
-	io->nrec[slot] = io->at;
+	if (wr)
+		io->nrec[slot] = io->at;
 	io->full[slot] = wr;
 	io->head++;
 	io->at = 0;

@@ -97,9 +97,10 @@ void tg_rsel_free(tg_rsel *s);
  * An anonymous temporary file in $TMPDIR (else /tmp), unlinked as soon as
  * it is created, so it vanishes on every exit path, holding records of one
  * size (frames).  A spool is written once and read start to end once or
- * more: records go in groups of about TG_SPOOL_BLOCK bytes through a
- * thread of its own (write-behind, then read-ahead), straight from and
- * into the buffers the caller works on, with O_DIRECT where the file
+ * more: records go in groups of about TG_SPOOL_BLOCK bytes through
+ * TG_SPOOL_THREADS threads of its own (write-behind, then read-ahead); the
+ * caller fills records in the spool's blocks (claim) and reads them there
+ * (next), so nothing is copied in between; with O_DIRECT where the file
  * system takes it, so that the page cache neither fills with data that is
  * read once nor costs the time of allocating it (TOMOGAN_SPOOL=buffered
  * turns O_DIRECT off).  Groups are padded to multiples of 4096 bytes. */

@@ -571,16 +571,16 @@ static ts_status wfail(ts_writer *w, ts_status st, const char *fmt, ...)
 	return st;
 }
 
-static ts_status write_iov(ts_writer *w, struct iovec *iov, int cnt)
+/* All of iov to fd (iov is consumed): 0, or errno.  Also the queue
+ * thread's, so it touches no writer state. */
+static int fd_writev(int fd, struct iovec *iov, int cnt)
 {
 	while (cnt > 0) {
-		ssize_t k = writev(w->fd, iov, cnt > 64 ? 64 : cnt);
+		ssize_t k = writev(fd, iov, cnt > 64 ? 64 : cnt);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EPIPE)
-				return wfail(w, TS_ERR_PIPE, "output closed");
-			return wfail(w, TS_ERR_IO, "write failed: %s", strerror(errno));
+			return errno;
 		}
 		size_t left = (size_t)k;
 		while (cnt > 0 && left >= iov->iov_len) {
@@ -593,6 +593,16 @@ static ts_status write_iov(ts_writer *w, struct iovec *iov, int cnt)
 			iov->iov_len -= left;
 		}
 	}
+	return 0;
+}
+
+static ts_status write_iov(ts_writer *w, struct iovec *iov, int cnt)
+{
+	int e = fd_writev(w->fd, iov, cnt);
+	if (e == EPIPE)
+		return wfail(w, TS_ERR_PIPE, "output closed");
+	if (e)
+		return wfail(w, TS_ERR_IO, "write failed: %s", strerror(e));
 	return TS_OK;
 }
 
@@ -700,30 +710,15 @@ struct ts_wq {
 	char msg[200];
 };
 
-/* All n bytes to fd: 0, or errno. */
-static int fd_write(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t k = write(fd, c, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return errno;
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* One queued frame down the pipe: 0, or errno. */
 static int wq_send(ts_writer *w, struct ts_wq *q, struct wq_item *it)
 {
-	int e = fd_write(w->fd, it->rec, FRAME_LEN);
+	struct iovec v[2] = { { it->rec, FRAME_LEN }, { NULL, 0 } };
+	int e = fd_writev(w->fd, v, 1);
 	size_t done = 0;
 	while (!e && !q->nosplice && done < it->whole) {
-		struct iovec v = { it->map + done, it->whole - done };
-		ssize_t k = vmsplice(w->fd, &v, 1, SPLICE_F_GIFT);
+		v[0] = (struct iovec){ it->map + done, it->whole - done };
+		ssize_t k = vmsplice(w->fd, v, 1, SPLICE_F_GIFT);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0 && errno == EPIPE)
@@ -733,10 +728,11 @@ static int wq_send(ts_writer *w, struct ts_wq *q, struct wq_item *it)
 		else
 			done += (size_t)k;
 	}
-	if (!e && done < it->whole)
-		e = fd_write(w->fd, it->map + done, it->whole - done);
-	if (!e && it->tail_len)
-		e = fd_write(w->fd, it->tail, it->tail_len);
+	if (!e) {   /* what vmsplice did not take, and the last part page */
+		v[0] = (struct iovec){ it->map + done, it->whole - done };
+		v[1] = (struct iovec){ it->tail, it->tail_len };
+		e = fd_writev(w->fd, v, 2);
+	}
 	return e;
 }
 
