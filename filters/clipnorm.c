@@ -534,29 +534,27 @@ static void compute_bounds(struct source *src, const ts_header *ih, const struct
 		source_rewind(src);
 }
 
-/* The map pass: every frame through the device into w; returns the count. */
+/* The map pass: every frame through the device into w; returns the count.
+ * The kernel reads the frame where it lies (the spool's block, or buf for
+ * a stream read again) and writes it into the writer's room for it, which
+ * into a pipe goes on without a copy. */
 static uint64_t map_frames(struct source *src, tg_clip_dev *dev, ts_writer *w, double lo, double hi)
 {
 	float lo_f, s_f;
 	tg_clip_params(lo, hi, &lo_f, &s_f);
+	void *buf = src->spooled ? NULL : tg_malloc(src->frame_bytes);
 	uint64_t nf = 0;
-	for (;;) {
-		void *in = tg_clip_dev_input(dev);
-		if (!in)
-			tg_die(TG_EX_SOFTWARE, "%s", tg_cl_error());
-		const void *fr = source_next(src, in);
-		if (!fr)
-			break;
-		if (fr != in)
-			memcpy(in, fr, src->frame_bytes);
-		void *y = tg_clip_dev_run(dev, lo_f, s_f);
+	const void *fr;
+	while ((fr = source_next(src, buf)) != NULL) {
+		void *y = ts_writer_payload(w);
 		if (!y)
-			tg_die(TG_EX_SOFTWARE, "%s", tg_cl_error());
+			tg_die(TG_EX_SOFTWARE, "out of memory");
+		tg_clx_check(tg_clip_dev_run(dev, fr, y, lo_f, s_f));
 		tg_write_frame(w, y);
-		tg_clx_check(tg_clip_dev_done(dev));
 		tg_progress("frame %llu", (unsigned long long)++nf);
 	}
 	tg_progress_done();
+	free(buf);
 	return nf;
 }
 

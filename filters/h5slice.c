@@ -466,10 +466,13 @@ int main(int argc, char **argv)
 
 	ts_writer *w = tg_writer_open(&out, &h, 0);
 	size_t px = (size_t)(s.rows * s.cols);
-	void *frame = tg_malloc(px * ts_dtype_size(type));
 	double *raw = o.flat_dark || o.minus_log ? tg_malloc(px * sizeof *raw) : NULL;
 	for (long long i = 0; i < s.count; i++) {
 		uint64_t index = (uint64_t)(s.first + i * s.step);
+		/* the writer's room: into a pipe it goes on without a copy */
+		void *frame = ts_writer_payload(w);
+		if (!frame)
+			tg_die(TG_EX_SOFTWARE, "out of memory");
 		tg_h5_status st;
 		if (raw) {
 			st = tg_h5_read_slice_f64(s.d, index, raw);
@@ -490,7 +493,6 @@ int main(int argc, char **argv)
 	if (o.flat_dark)
 		tg_h5_flatfield_free(&ff);
 	free(raw);
-	free(frame);
 	ts_header_free(&h);
 	close_source(&s);
 	return 0;

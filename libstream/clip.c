@@ -831,9 +831,7 @@ void tg_clip_map_ref(ts_dtype t, const void *x, void *y, size_t n,
 struct tg_clip_dev {
 	tg_cl *cl;
 	cl_kernel k;
-	cl_mem in, out;
 	size_t n, in_bytes, out_bytes, local, global;
-	void *in_ptr, *out_ptr;
 };
 
 int tg_clip_dev_init(tg_clip_dev **out, tg_cl *cl, ts_dtype t, tg_clip_out o, size_t n)
@@ -855,17 +853,6 @@ int tg_clip_dev_init(tg_clip_dev **out, tg_cl *cl, ts_dtype t, tg_clip_out o, si
 		free(d);
 		return TG_CL_BUILD;
 	}
-	cl_int err;
-	/* host-allocated buffers: mapping them costs nothing on a CPU device
-	 * and gives pinned memory on a GPU */
-	d->in = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, d->in_bytes, NULL, &err);
-	if (d->in)
-		d->out = clCreateBuffer(cl->ctx, CL_MEM_WRITE_ONLY | CL_MEM_ALLOC_HOST_PTR, d->out_bytes, NULL, &err);
-	if (!d->in || !d->out) {
-		tg_clip_dev_free(d);
-		return tg_cl_fail(TG_CL_FAIL, "clipnorm map: clCreateBuffer of %zu bytes: %s",
-		                  d->in_bytes, tg_cl_errname(err));
-	}
 	d->local = cl->max_wg < 256 ? cl->max_wg : 256;
 	if (d->local == 0)
 		d->local = 1;
@@ -874,67 +861,54 @@ int tg_clip_dev_init(tg_clip_dev **out, tg_cl *cl, ts_dtype t, tg_clip_out o, si
 	return TG_CL_OK;
 }
 
-void *tg_clip_dev_input(tg_clip_dev *d)
-{
-	if (d->in_ptr)
-		return d->in_ptr;
-	cl_int err;
-	d->in_ptr = clEnqueueMapBuffer(d->cl->queue, d->in, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION,
-	                               0, d->in_bytes, 0, NULL, NULL, &err);
-	if (!d->in_ptr)
-		tg_cl_fail(TG_CL_FAIL, "clipnorm map: clEnqueueMapBuffer (input): %s", tg_cl_errname(err));
-	return d->in_ptr;
-}
-
-void *tg_clip_dev_run(tg_clip_dev *d, float lo, float s)
+/* Buffers over the caller's memory live for one frame: making one costs
+ * microseconds, and the frames come from memory that changes from frame to
+ * frame (the spool's blocks, a writer's fresh room for a pipe). */
+int tg_clip_dev_run(tg_clip_dev *d, const void *in, void *out, float lo, float s)
 {
 	cl_int err;
-	if (d->in_ptr) {
-		err = clEnqueueUnmapMemObject(d->cl->queue, d->in, d->in_ptr, 0, NULL, NULL);
-		d->in_ptr = NULL;
-		if (err != CL_SUCCESS) {
-			tg_cl_fail(TG_CL_FAIL, "clipnorm map: clEnqueueUnmapMemObject: %s", tg_cl_errname(err));
-			return NULL;
-		}
+	int st = TG_CL_OK;
+	cl_mem a = clCreateBuffer(d->cl->ctx, CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, d->in_bytes,
+	                          (void *)in, &err), b = NULL;
+	if (a)
+		b = clCreateBuffer(d->cl->ctx, CL_MEM_WRITE_ONLY | CL_MEM_USE_HOST_PTR, d->out_bytes,
+		                   out, &err);
+	if (!a || !b) {
+		st = tg_cl_fail(TG_CL_FAIL, "clipnorm map: clCreateBuffer of %zu bytes: %s",
+		                d->in_bytes, tg_cl_errname(err));
+		goto done;
 	}
 	cl_ulong n = d->n;
-	if (tg_cl_args(d->k, sizeof(cl_mem), &d->in, sizeof(cl_mem), &d->out, sizeof n, &n,
-	               sizeof lo, &lo, sizeof s, &s, (size_t)0) != TG_CL_OK)
-		return NULL;
-	if (tg_cl_run(d->cl, d->k, 1, &d->global, &d->local) != TG_CL_OK)
-		return NULL;
-	d->out_ptr = clEnqueueMapBuffer(d->cl->queue, d->out, CL_TRUE, CL_MAP_READ,
-	                                0, d->out_bytes, 0, NULL, NULL, &err);
-	if (!d->out_ptr)
-		tg_cl_fail(TG_CL_FAIL, "clipnorm map: clEnqueueMapBuffer (output): %s", tg_cl_errname(err));
-	return d->out_ptr;
-}
-
-int tg_clip_dev_done(tg_clip_dev *d)
-{
-	if (!d->out_ptr)
-		return TG_CL_OK;
-	cl_int err = clEnqueueUnmapMemObject(d->cl->queue, d->out, d->out_ptr, 0, NULL, NULL);
-	d->out_ptr = NULL;
+	if ((st = tg_cl_args(d->k, sizeof(cl_mem), &a, sizeof(cl_mem), &b, sizeof n, &n,
+	                     sizeof lo, &lo, sizeof s, &s, (size_t)0)) != TG_CL_OK)
+		goto done;
+	if ((st = tg_cl_run(d->cl, d->k, 1, &d->global, &d->local)) != TG_CL_OK)
+		goto done;
+	/* mapping makes out hold the result (on a CPU device it already does) */
+	void *m = clEnqueueMapBuffer(d->cl->queue, b, CL_TRUE, CL_MAP_READ, 0, d->out_bytes, 0, NULL,
+	                             NULL, &err);
+	if (!m) {
+		st = tg_cl_fail(TG_CL_FAIL, "clipnorm map: clEnqueueMapBuffer (output): %s",
+		                tg_cl_errname(err));
+		goto done;
+	}
+	err = clEnqueueUnmapMemObject(d->cl->queue, b, m, 0, NULL, NULL);
+	if (err == CL_SUCCESS)
+		err = clFinish(d->cl->queue);
 	if (err != CL_SUCCESS)
-		return tg_cl_fail(TG_CL_FAIL, "clipnorm map: clEnqueueUnmapMemObject: %s", tg_cl_errname(err));
-	return TG_CL_OK;
+		st = tg_cl_fail(TG_CL_FAIL, "clipnorm map: clEnqueueUnmapMemObject: %s", tg_cl_errname(err));
+done:
+	if (st != TG_CL_OK && (a || b))
+		clFinish(d->cl->queue);
+	if (a)
+		clReleaseMemObject(a);
+	if (b)
+		clReleaseMemObject(b);
+	return st;
 }
 
 void tg_clip_dev_free(tg_clip_dev *d)
 {
-	if (!d)
-		return;
-	if (d->in_ptr)
-		clEnqueueUnmapMemObject(d->cl->queue, d->in, d->in_ptr, 0, NULL, NULL);
-	if (d->out_ptr)
-		clEnqueueUnmapMemObject(d->cl->queue, d->out, d->out_ptr, 0, NULL, NULL);
-	if (d->in || d->out)
-		clFinish(d->cl->queue);
-	if (d->in)
-		clReleaseMemObject(d->in);
-	if (d->out)
-		clReleaseMemObject(d->out);
 	/* the kernel belongs to the runtime's program cache */
 	free(d);
 }

@@ -152,17 +152,15 @@ void tg_clip_map_ref(ts_dtype t, const void *x, void *y, size_t n,
                      float lo, float s, tg_clip_out o);
 
 /* The same on the OpenCL device (kernels/clipnorm.cl), one frame of n
- * values at a time through host-mapped buffers (no copy on a CPU device).
- *   in = tg_clip_dev_input(d);   fill n values of type t
- *   out = tg_clip_dev_run(d, lo, s);   read n values of the output type
- *   tg_clip_dev_done(d);
+ * values at a time, from host memory in (n values of type t) into host
+ * memory out (n values of the output type).  The kernel works on the
+ * caller's memory itself (buffers made with CL_MEM_USE_HOST_PTR): on a
+ * CPU device nothing is copied, on others the runtime moves the data.
  * Functions return 0 or an ocl.h error code (message in tg_cl_error()). */
 struct tg_cl;
 typedef struct tg_clip_dev tg_clip_dev;
 int tg_clip_dev_init(tg_clip_dev **out, struct tg_cl *cl, ts_dtype t, tg_clip_out o, size_t n);
-void *tg_clip_dev_input(tg_clip_dev *d);
-void *tg_clip_dev_run(tg_clip_dev *d, float lo, float s);
-int tg_clip_dev_done(tg_clip_dev *d);
+int tg_clip_dev_run(tg_clip_dev *d, const void *in, void *out, float lo, float s);
 void tg_clip_dev_free(tg_clip_dev *d);
 
 #endif

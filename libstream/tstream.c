@@ -553,6 +553,9 @@ struct ts_writer {
 	ZSTD_CCtx *cctx;
 	void *zbuf;
 	size_t zcap;
+	char *pmap;             /* ts_writer_payload's fresh mapping, not yet queued */
+	size_t pmap_len;
+	void *pbuf;             /* its buffer where the frame is not spliced */
 	char err[512];
 };
 
@@ -675,13 +678,15 @@ static ts_status write_frame(ts_writer *w, const void *data, int have_hash, uint
  * page per 4 KiB, which on virtual machines costs more than the copy
  * itself (a 1 MiB pipe took 0.7-1.6 GB/s by write() against 2.5-3.5 GB/s
  * this way, measured with a 16 MiB payload).  The whole pages of the
- * payload are copied into a fresh anonymous mapping, handed to the pipe
- * with vmsplice and unmapped at once: the pipe then holds the only
- * references to those pages, so nothing this process does later can
- * change data still in flight, whatever the reader does with them (read,
- * or splice them on).
+ * payload are in a fresh anonymous mapping, handed to the pipe with
+ * vmsplice and unmapped at once: the pipe then holds the only references
+ * to those pages, so nothing this process does later can change data
+ * still in flight, whatever the reader does with them (read, or splice
+ * them on).  A filter that computes its frame into ts_writer_payload's
+ * room has it in such a mapping already; any other payload is copied
+ * into one.
  *
- * The copy is made by the caller; the handing over, which waits for the
+ * The copy, if any, is made by the caller; the handing over, which waits for the
  * reader to take the pages, by a thread of the writer's own, with up to
  * WQ_DEPTH frames queued, so that a filter computes its next frame while
  * the one before goes down the pipe.  Everything the writer sends goes in
@@ -692,8 +697,8 @@ static ts_status write_frame(ts_writer *w, const void *data, int have_hash, uint
 
 struct wq_item {
 	unsigned char rec[FRAME_LEN];
-	char *map;             /* the payload's whole pages */
-	size_t whole;
+	char *map;             /* the payload's whole pages, in a mapping of map_len */
+	size_t whole, map_len;
 	unsigned char *tail;   /* the rest (under a page), page bytes allocated */
 	size_t tail_len;
 };
@@ -750,7 +755,7 @@ static void *wq_thread(void *arg)
 		int failed = q->st != TS_OK;
 		pthread_mutex_unlock(&q->mu);
 		int e = failed ? 0 : wq_send(w, q, it);
-		munmap(it->map, it->whole);
+		munmap(it->map, it->map_len);
 		it->map = NULL;
 		pthread_mutex_lock(&q->mu);
 		if (e && !q->st) {
@@ -840,21 +845,27 @@ fail:
 	return 0;
 }
 
-/* Queues frame record rec and its payload (n >= SPLICE_MIN bytes).
- * Returns 1 queued (the writer's status then in *st), 0 if it cannot be
- * (no thread, no memory: the caller writes the frame itself). */
+/* Queues frame record rec and its payload (n >= SPLICE_MIN bytes): the
+ * payload room itself when data is it (no copy), else a copy in a fresh
+ * mapping.  Returns 1 queued (the writer's status then in *st), 0 if it
+ * cannot be (no thread, no memory: the caller writes the frame itself). */
 static int wq_push(ts_writer *w, const unsigned char *rec, const void *data, size_t n, ts_status *st)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), whole = n / page * page;
 	if (!w->q && !wq_start(w, page))
 		return 0;
-	char *m = mmap(NULL, whole, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return 0;
+	char *m = w->pmap;
+	size_t map_len = w->pmap_len;
+	if (data != m) {
+		map_len = whole;
+		m = mmap(NULL, whole, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return 0;
 #ifdef MADV_HUGEPAGE
-	(void)madvise(m, whole, MADV_HUGEPAGE);
+		(void)madvise(m, whole, MADV_HUGEPAGE);
 #endif
-	memcpy(m, data, whole);
+		memcpy(m, data, whole);
+	}
 	struct ts_wq *q = w->q;
 	pthread_mutex_lock(&q->mu);
 	while (q->count == WQ_DEPTH && !q->st)
@@ -862,15 +873,20 @@ static int wq_push(ts_writer *w, const unsigned char *rec, const void *data, siz
 	*st = wq_status(w);
 	if (*st) {
 		pthread_mutex_unlock(&q->mu);
-		munmap(m, whole);
+		if (m != w->pmap)
+			munmap(m, map_len);
 		return 1;
 	}
 	struct wq_item *it = &q->it[(q->head + q->count) % WQ_DEPTH];
 	pthread_mutex_unlock(&q->mu);
-	/* the free item is the caller's until counted in */
+	/* the free item is the caller's until counted in; the mapping is the
+	 * thread's from here */
+	if (m == w->pmap)
+		w->pmap = NULL;
 	memcpy(it->rec, rec, FRAME_LEN);
 	it->map = m;
 	it->whole = whole;
+	it->map_len = map_len;
 	it->tail_len = n - whole;
 	memcpy(it->tail, (const char *)data + whole, n - whole);
 	pthread_mutex_lock(&q->mu);
@@ -878,6 +894,28 @@ static int wq_push(ts_writer *w, const unsigned char *rec, const void *data, siz
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	return 1;
+}
+
+void *ts_writer_payload(ts_writer *w)
+{
+	size_t n = (size_t)w->frame_bytes;
+	if (w->pmap)
+		return w->pmap;
+	if (w->splice && w->level == 0 && n >= SPLICE_MIN) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE), len = (n + page - 1) / page * page;
+		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED) {
+#ifdef MADV_HUGEPAGE
+			(void)madvise(m, len, MADV_HUGEPAGE);
+#endif
+			w->pmap = m;
+			w->pmap_len = len;
+			return m;
+		}
+	}
+	if (!w->pbuf)
+		w->pbuf = malloc(n ? n : 1);
+	return w->pbuf;
 }
 
 ts_status ts_write_frame(ts_writer *w, const void *data)
@@ -938,6 +976,9 @@ static ts_status write_frame(ts_writer *w, const void *data, int have_hash, uint
 static void writer_free(ts_writer *w)
 {
 	wq_free(w);
+	if (w->pmap)
+		munmap(w->pmap, w->pmap_len);
+	free(w->pbuf);
 	ts_header_free(&w->h);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->zbuf);

@@ -167,6 +167,13 @@ typedef struct {
 ts_status ts_writer_open(ts_writer **out, int fd, const char *name,
                          const ts_header *h, const ts_write_opts *opts);
 ts_status ts_write_frame(ts_writer *w, const void *buf);
+/* Room for one frame (frame_bytes) that the caller fills and then passes
+ * to ts_write_frame or ts_write_frame_from.  Into a pipe, a raw frame of
+ * 1 MiB or more written from this room goes down the pipe without being
+ * copied (the room is fresh memory each frame); otherwise it is a buffer
+ * the writer keeps.  Valid until that write; asked for twice before it,
+ * the same room.  NULL if out of memory. */
+void *ts_writer_payload(ts_writer *w);
 /* Writes buf, the frame just read from r and not modified since: when both
  * store frames uncompressed, the checksum r verified is reused instead of
  * hashing the frame again (filters that pass frames through unchanged). */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -563,28 +564,22 @@ static void test_kernel(void)
 		tg_clip_params(lo, hi, &lo_f, &s_f);
 		tg_clip_map_ref(t, x, ref, n, lo_f, s_f, (tg_clip_out)o);
 		tg_clip_dev *d;
+		/* the caller's memory at an odd offset: the runtime may not take
+		 * it as it is, and must then copy */
+		unsigned char *yb = malloc(n * os + 4), *y = yb + (n % 2 ? 4 : 0);
 		int ok = tg_clip_dev_init(&d, cl, t, (tg_clip_out)o, n) == TG_CL_OK;
-		void *y = NULL;
-		if (ok) {
-			void *in = tg_clip_dev_input(d);
-			ok = in != NULL;
-			if (ok) {
-				memcpy(in, x, n * is);
-				y = tg_clip_dev_run(d, lo_f, s_f);
-			}
-		}
+		if (ok)
+			ok = tg_clip_dev_run(d, x, y, lo_f, s_f) == TG_CL_OK;
 		size_t bad = 0;
-		if (y)
+		if (ok)
 			for (size_t i = 0; i < n; i++)
-				bad += memcmp((char *)y + i * os, (char *)ref + i * os, os) != 0;
-		check(ok && y && bad == 0, "kernel %s -> %s equals the C reference exactly on %zu values "
+				bad += memcmp(y + i * os, (char *)ref + i * os, os) != 0;
+		check(ok && bad == 0, "kernel %s -> %s equals the C reference exactly on %zu values "
 		      "(%zu differ)%s%s", ts_dtype_name(t),
 		      (const char *[]){ "01", "11", "u8", "u16" }[o], n, bad, ok ? "" : ": ",
 		      ok ? "" : tg_cl_error());
-		if (ok) {
-			tg_clip_dev_done(d);
-			tg_clip_dev_free(d);
-		}
+		tg_clip_dev_free(ok ? d : NULL);
+		free(yb);
 		/* spot checks of the rule itself */
 		if (t == TS_F32 && o == TG_CLIP_OUT_01)
 			check(((float *)ref)[0] == 0.0f && ((float *)ref)[1] == 0.0f &&
@@ -594,24 +589,41 @@ static void test_kernel(void)
 		free(x);
 		free(ref);
 	}
-	/* a second frame through the same buffers */
+	/* frames in turn from and into different memory, one of them 64 MiB
+	 * in fresh pages as a pipe's writer gives them */
 	tg_clip_dev *d;
-	float a[3] = { 0, 0.5f, 1 }, lo_f, s_f;
+	float lo_f, s_f;
 	tg_clip_params(0, 1, &lo_f, &s_f);
 	int ok = tg_clip_dev_init(&d, cl, TS_F32, TG_CLIP_OUT_U8, 3) == TG_CL_OK;
 	for (int frame = 0; ok && frame < 3; frame++) {
-		float *in = tg_clip_dev_input(d);
+		float in[3];
+		uint8_t y[3] = { 7, 7, 7 }, want[3];
 		for (int i = 0; i < 3; i++)
-			in[i] = a[i] * (float)(frame + 1) / 3.0f;
-		uint8_t *y = tg_clip_dev_run(d, lo_f, s_f);
-		uint8_t want[3];
-		tg_clip_map_ref(TS_F32, (float[]){ a[0] * (float)(frame + 1) / 3.0f, a[1] * (float)(frame + 1) / 3.0f,
-		                                   a[2] * (float)(frame + 1) / 3.0f }, want, 3, lo_f, s_f, TG_CLIP_OUT_U8);
-		ok = y && memcmp(y, want, 3) == 0;
-		tg_clip_dev_done(d);
+			in[i] = 0.5f * (float)i * (float)(frame + 1) / 3.0f;
+		tg_clip_map_ref(TS_F32, in, want, 3, lo_f, s_f, TG_CLIP_OUT_U8);
+		ok = tg_clip_dev_run(d, in, y, lo_f, s_f) == TG_CL_OK && memcmp(y, want, 3) == 0;
 	}
-	check(ok, "kernel: three frames in turn through the mapped buffers");
+	check(ok, "kernel: three frames in turn from and into the caller's memory");
 	tg_clip_dev_free(d);
+	size_t big = (size_t)1 << 24;
+	float *xb = malloc(big * sizeof *xb);
+	float *yb = mmap(NULL, big * sizeof *yb, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ok = xb && yb != MAP_FAILED && tg_clip_dev_init(&d, cl, TS_F32, TG_CLIP_OUT_01, big) == TG_CL_OK;
+	size_t bad = 0;
+	if (ok) {
+		for (size_t i = 0; i < big; i++)
+			xb[i] = (float)(i % 1000) * 0.002f - 0.5f;
+		ok = tg_clip_dev_run(d, xb, yb, 0.0f, 1.0f) == TG_CL_OK;
+		for (size_t i = 0; ok && i < big; i++) {
+			float v = (float)(i % 1000) * 0.002f - 0.5f;
+			bad += yb[i] != (v < 0 ? 0.0f : v > 1 ? 1.0f : v);
+		}
+		tg_clip_dev_free(d);
+	}
+	check(ok && bad == 0, "kernel: a 64 MiB frame into fresh pages (%zu values differ)", bad);
+	free(xb);
+	if (yb != MAP_FAILED)
+		munmap(yb, big * sizeof *yb);
 }
 
 /* ---- the program ---- */

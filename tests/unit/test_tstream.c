@@ -1183,11 +1183,13 @@ static void test_rewind(void)
 }
 
 /* Forks a writer of `count` frames (frame i is d + (i mod nd) * fb, zstd
- * at level) into a pipe; returns its pid and the read end in *rfd.  The
- * child exits 0 when all went down and the stream finished, 2 when the
- * reader went away (TS_ERR_PIPE, "output closed"), 1 otherwise. */
+ * at level) into a pipe; returns its pid and the read end in *rfd.  With
+ * room, each frame is copied into ts_writer_payload's room (asked for
+ * twice, which must give the same) and written from there.  The child
+ * exits 0 when all went down and the stream finished, 2 when the reader
+ * went away (TS_ERR_PIPE, "output closed"), 1 otherwise. */
 static pid_t spawn_writer(const ts_header *h, int level, const unsigned char *d, size_t fb,
-                          int nd, int count, int *rfd)
+                          int nd, int count, int room, int *rfd)
 {
 	int pfd[2];
 	if (pipe(pfd))
@@ -1201,11 +1203,23 @@ static pid_t spawn_writer(const ts_header *h, int level, const unsigned char *d,
 		ts_writer *w;
 		ts_write_opts o = { level };
 		ts_status st = ts_writer_open(&w, pfd[1], "-", h, &o);
-		for (int i = 0; i < count && !st; i++)
-			st = ts_write_frame(w, d + (size_t)(i % nd) * fb);
-		if (!st)
+		int bad = 0;
+		for (int i = 0; i < count && !st; i++) {
+			const unsigned char *f = d + (size_t)(i % nd) * fb;
+			if (room) {
+				unsigned char *p = ts_writer_payload(w);
+				if (!p || ts_writer_payload(w) != p) {
+					bad = 1;
+					break;
+				}
+				memcpy(p, f, fb);
+				f = p;
+			}
+			st = ts_write_frame(w, f);
+		}
+		if (!st && !bad)
 			st = ts_writer_finish(w);
-		int code = !st ? 0 : st == TS_ERR_PIPE && strstr(ts_writer_error(w), "output closed") ? 2 : 1;
+		int code = bad ? 1 : !st ? 0 : st == TS_ERR_PIPE && strstr(ts_writer_error(w), "output closed") ? 2 : 1;
 		ts_writer_free(w);
 		_exit(code);
 	}
@@ -1227,7 +1241,7 @@ static void test_pipe_large(void)
 		fill(d + i * fb, fb, 4, i % 3, (unsigned)i);
 	for (int level = 0; level <= 1; level++) {
 		int pfd[2];
-		pid_t pid = spawn_writer(&h, level, d, fb, NF, NF, &pfd[0]);
+		pid_t pid = spawn_writer(&h, level, d, fb, NF, NF, 0, &pfd[0]);
 		ts_reader *r;
 		int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK, n = 0;
 		ts_status st = TS_OK;
@@ -1262,7 +1276,7 @@ static void test_pipe_queue(void)
 		fill(d + i * fb, fb, 1, i == 3 ? 0 : 1, (unsigned)i);   /* frame 3 compresses */
 	for (int level = 0; level <= 1; level++) {
 		int pfd[2];
-		pid_t pid = spawn_writer(&h, level, d, fb, NF, NF, &pfd[0]);
+		pid_t pid = spawn_writer(&h, level, d, fb, NF, NF, 0, &pfd[0]);
 		ts_reader *r;
 		int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK, n = 0;
 		ts_status st = TS_OK;
@@ -1280,7 +1294,7 @@ static void test_pipe_queue(void)
 
 	/* the reader takes one frame and goes away */
 	int pfd[2];
-	pid_t pid = spawn_writer(&h, 0, d, fb, NF, 40, &pfd[0]);
+	pid_t pid = spawn_writer(&h, 0, d, fb, NF, 40, 0, &pfd[0]);
 	ts_reader *r;
 	int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK && ts_read_frame(r, buf) == TS_OK &&
 	         memcmp(buf, d, fb) == 0;
@@ -1291,6 +1305,88 @@ static void test_pipe_queue(void)
 	check(ok && WIFEXITED(status) && WEXITSTATUS(status) == 2,
 	      "pipe queue: the reader goes away after a frame -> the writer's TS_ERR_PIPE \"output closed\"");
 	free(d);
+	free(buf);
+	ts_header_free(&h);
+}
+
+/* ts_writer_payload: frames written from the writer's room arrive whole
+ * and in order.  Into a pipe a raw frame of 1 MiB or more goes on in that
+ * room itself while the caller already fills the next one (a room given
+ * again while its frame is still queued would show here as a frame
+ * overwritten by the next); small frames, zstd and files use a buffer the
+ * writer keeps. */
+static void test_payload(void)
+{
+	enum { NF = 6 };
+	const uint64_t lens[2] = { (1u << 20) + 1000, 5000 };
+	for (int big = 0; big < 2; big++) {
+		ts_header h;
+		header(&h, TS_U8, 1, (uint64_t[]){ lens[big] });
+		size_t fb = (size_t)ts_frame_bytes(&h);
+		unsigned char *d = malloc(NF * fb), *buf = malloc(fb);
+		for (int i = 0; i < NF; i++)
+			fill(d + i * fb, fb, 1, i == 2 ? 0 : 1, (unsigned)i + 17);
+		for (int level = 0; level <= 1; level++) {
+			int pfd[2];
+			pid_t pid = spawn_writer(&h, level, d, fb, NF, NF, 1, &pfd[0]);
+			ts_reader *r;
+			int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK, n = 0;
+			ts_status st = TS_OK;
+			usleep(100000);   /* the writer fills the pipe and its queue first */
+			while (ok && (st = ts_read_frame(r, buf)) == TS_OK)
+				ok = n < NF && memcmp(buf, d + fb * n++, fb) == 0;
+			ts_reader_close(r);
+			close(pfd[0]);
+			int status;
+			waitpid(pid, &status, 0);
+			check(ok && st == TS_END && n == NF && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "payload room: %d frames of %zu bytes %s into a pipe, whole and in order", NF, fb,
+			      level ? "with zstd" : "raw");
+		}
+		free(d);
+		free(buf);
+		ts_header_free(&h);
+	}
+	/* into a file: the same room every frame */
+	ts_header h;
+	header(&h, TS_F32, 2, (uint64_t[]){ 512, 600 });
+	size_t fb = (size_t)ts_frame_bytes(&h);
+	char path[] = "/tmp/tomogan_payload_XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		fatal("mkstemp");
+	ts_writer *w;
+	int ok = ts_writer_open(&w, fd, path, &h, NULL) == TS_OK, same = 1;
+	unsigned char *first = NULL;
+	for (int i = 0; ok && i < 3; i++) {
+		unsigned char *p = ts_writer_payload(w);
+		ok = p != NULL;
+		if (ok) {
+			same &= !first || p == first;
+			first = p;
+			fill(p, fb, 4, 2, (unsigned)i);
+			ok = ts_write_frame(w, p) == TS_OK;
+		}
+	}
+	ok = ok && ts_writer_finish(w) == TS_OK;
+	ts_writer_free(w);
+	unsigned char *want = malloc(fb), *buf = malloc(fb);
+	ts_reader *r;
+	int n = 0;
+	if (ok && lseek(fd, 0, SEEK_SET) == 0 && ts_reader_open(&r, fd, path, 0) == TS_OK) {
+		while (ts_read_frame(r, buf) == TS_OK) {
+			fill(want, fb, 4, 2, (unsigned)n);
+			ok &= memcmp(buf, want, fb) == 0;
+			n++;
+		}
+		ts_reader_close(r);
+	} else {
+		ok = 0;
+	}
+	close(fd);
+	unlink(path);
+	check(ok && same && n == 3, "payload room: 3 frames into a file from one room the writer keeps");
+	free(want);
 	free(buf);
 	ts_header_free(&h);
 }
@@ -1358,6 +1454,7 @@ int main(void)
 	test_rewind();
 	test_pipe_large();
 	test_pipe_queue();
+	test_payload();
 	test_writer();
 	return check_finish();
 }
