@@ -686,8 +686,8 @@ static ts_status write_frame(ts_writer *w, const void *data, int have_hash, uint
  * room has it in such a mapping already; any other payload is copied
  * into one.
  *
- * The copy, if any, is made by the caller; the handing over, which waits for the
- * reader to take the pages, by a thread of the writer's own, with up to
+ * The copy, if any, is made by the caller; the handing over, which waits
+ * for the reader to take the pages, by a thread of the writer's own, with up to
  * WQ_DEPTH frames queued, so that a filter computes its next frame while
  * the one before goes down the pipe.  Everything the writer sends goes in
  * order: other writes wait for the queue to empty.  A failure of the
@@ -845,6 +845,19 @@ fail:
 	return 0;
 }
 
+/* Fresh anonymous pages for a payload going to vmsplice (huge pages where
+ * the kernel has them); NULL if there is no memory. */
+static char *fresh_map(size_t len)
+{
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	(void)madvise(m, len, MADV_HUGEPAGE);
+#endif
+	return m;
+}
+
 /* Queues frame record rec and its payload (n >= SPLICE_MIN bytes): the
  * payload room itself when data is it (no copy), else a copy in a fresh
  * mapping.  Returns 1 queued (the writer's status then in *st), 0 if it
@@ -858,12 +871,8 @@ static int wq_push(ts_writer *w, const unsigned char *rec, const void *data, siz
 	size_t map_len = w->pmap_len;
 	if (data != m) {
 		map_len = whole;
-		m = mmap(NULL, whole, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m == MAP_FAILED)
+		if (!(m = fresh_map(whole)))
 			return 0;
-#ifdef MADV_HUGEPAGE
-		(void)madvise(m, whole, MADV_HUGEPAGE);
-#endif
 		memcpy(m, data, whole);
 	}
 	struct ts_wq *q = w->q;
@@ -903,11 +912,8 @@ void *ts_writer_payload(ts_writer *w)
 		return w->pmap;
 	if (w->splice && w->level == 0 && n >= SPLICE_MIN) {
 		size_t page = (size_t)sysconf(_SC_PAGESIZE), len = (n + page - 1) / page * page;
-		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m != MAP_FAILED) {
-#ifdef MADV_HUGEPAGE
-			(void)madvise(m, len, MADV_HUGEPAGE);
-#endif
+		char *m = fresh_map(len);
+		if (m) {
 			w->pmap = m;
 			w->pmap_len = len;
 			return m;

@@ -564,8 +564,8 @@ static void test_kernel(void)
 		tg_clip_params(lo, hi, &lo_f, &s_f);
 		tg_clip_map_ref(t, x, ref, n, lo_f, s_f, (tg_clip_out)o);
 		tg_clip_dev *d;
-		/* the caller's memory at an odd offset: the runtime may not take
-		 * it as it is, and must then copy */
+		/* output memory 4 bytes past an allocation for odd n: the
+		 * runtime may not take it as it is, and must then copy */
 		unsigned char *yb = malloc(n * os + 4), *y = yb + (n % 2 ? 4 : 0);
 		int ok = tg_clip_dev_init(&d, cl, t, (tg_clip_out)o, n) == TG_CL_OK;
 		if (ok)

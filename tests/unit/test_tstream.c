@@ -1228,6 +1228,27 @@ static pid_t spawn_writer(const ts_header *h, int level, const unsigned char *d,
 	return pid;
 }
 
+/* Reads the stream of a writer spawned with spawn_writer from rfd, after
+ * letting it fill the pipe and its queue for 0.1 s, and waits for it: 1
+ * when every one of the nf frames of d (fb bytes each) came whole and in
+ * order, the stream ended, and the writer exited 0. */
+static int read_spawned(pid_t pid, int rfd, const unsigned char *d, size_t fb, int nf)
+{
+	unsigned char *buf = malloc(fb);
+	ts_reader *r;
+	int ok = ts_reader_open(&r, rfd, "pipe", 0) == TS_OK, n = 0;
+	ts_status st = TS_OK;
+	usleep(100000);
+	while (ok && (st = ts_read_frame(r, buf)) == TS_OK)
+		ok = n < nf && memcmp(buf, d + fb * n++, fb) == 0;
+	ts_reader_close(r);
+	close(rfd);   /* a writer still writing fails now rather than wait */
+	int status;
+	waitpid(pid, &status, 0);
+	free(buf);
+	return ok && st == TS_END && n == nf && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static void test_pipe_large(void)
 {
 	/* frames larger than the reader's 64 KiB buffer go straight from the
@@ -1277,17 +1298,7 @@ static void test_pipe_queue(void)
 	for (int level = 0; level <= 1; level++) {
 		int pfd[2];
 		pid_t pid = spawn_writer(&h, level, d, fb, NF, NF, 0, &pfd[0]);
-		ts_reader *r;
-		int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK, n = 0;
-		ts_status st = TS_OK;
-		usleep(100000);   /* let the writer fill the pipe and its queue */
-		while (ok && (st = ts_read_frame(r, buf)) == TS_OK)
-			ok = n < NF && memcmp(buf, d + fb * n++, fb) == 0;
-		ts_reader_close(r);
-		close(pfd[0]);   /* a writer still writing fails now rather than wait */
-		int status;
-		waitpid(pid, &status, 0);
-		check(ok && st == TS_END && n == NF && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		check(read_spawned(pid, pfd[0], d, fb, NF),
 		      "pipe queue: %d frames of %zu bytes (a page and 1000 bytes past 1 MiB) %s, whole and in order",
 		      NF, fb, level ? "with zstd (one frame shrinks, written directly between queued ones)" : "raw");
 	}
@@ -1329,17 +1340,7 @@ static void test_payload(void)
 		for (int level = 0; level <= 1; level++) {
 			int pfd[2];
 			pid_t pid = spawn_writer(&h, level, d, fb, NF, NF, 1, &pfd[0]);
-			ts_reader *r;
-			int ok = ts_reader_open(&r, pfd[0], "pipe", 0) == TS_OK, n = 0;
-			ts_status st = TS_OK;
-			usleep(100000);   /* the writer fills the pipe and its queue first */
-			while (ok && (st = ts_read_frame(r, buf)) == TS_OK)
-				ok = n < NF && memcmp(buf, d + fb * n++, fb) == 0;
-			ts_reader_close(r);
-			close(pfd[0]);
-			int status;
-			waitpid(pid, &status, 0);
-			check(ok && st == TS_END && n == NF && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			check(read_spawned(pid, pfd[0], d, fb, NF),
 			      "payload room: %d frames of %zu bytes %s into a pipe, whole and in order", NF, fb,
 			      level ? "with zstd" : "raw");
 		}
