@@ -1097,7 +1097,7 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
 
 /* y [B, 1, OH, OW] = w [1, C, K, K] * x (+ b[0] if has_b), stride 1, K = 3
  * or 5 fixed at compile time: a work-item computes 16 columns of OT_R
- * output rows in named accumulators and walks each input channel's
+ * (8 or 11) output rows in named accumulators and walks each input channel's
  * OT_R + K - 1 rows once: per input row it loads the K windows of the row
  * and adds each into the output rows whose kernel covers that row, up to
  * K FMAs per window (conv_oc1_rows loads one window per FMA), with the
@@ -1113,12 +1113,21 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
  * bench_conv against conv_oc1_rows / conv_oc1_band: SRCNN's 5x5 32->1
  * forward 4.2-4.9 -> 2.6-2.9 ms at 4 x 256^2 and 4.6-4.8 -> 2.0-2.1 ms at
  * 128 x 33^2.  Two vectors per work-item (more independent FMA chains)
- * ran slower in every shape, and so did 16-row bands.  Dimension 0 over
- * the 16-column vectors of a row, 1 over bands of OT_R rows, 2 over B. */
-#define OT_R 8        /* output rows per work-item (nn/conv.c's TILE_ROWS) */
-#define OT_EACHQ(X, wv) X(0, wv) X(1, wv) X(2, wv) X(3, wv) X(4, wv) X(5, wv) X(6, wv) X(7, wv)
+ * ran slower in every shape, and so did 16-row bands.  The 5x5 kernel
+ * takes bands of 11 rows (OT_R5): SRCNN's 33-row patches are 3 whole
+ * bands instead of 5 bands of 8 that cover 40 rows, and each input row
+ * read feeds more outputs (15 rows read for 11, not 12 for 8); with
+ * TOMOGAN_CL_TIMING=1 bench_conv -l "SRCNN conv 5x5", 202 runs of
+ * conv_oc1_tile_5x5 took 496-505 ms against 531-558 ms with 8 rows (three
+ * runs each, alternating), and the 256^2 shape was unchanged.  Dimension
+ * 0 over the 16-column vectors of a row, 1 over bands of OT_R rows, 2
+ * over B. */
+#define OT_R3 8       /* output rows per work-item (nn/conv.c's TILE_ROWS_3) */
+#define OT_R5 11      /* the same for 5x5 (TILE_ROWS_5) */
+#define OT_EACH8(X, wv) X(0, wv) X(1, wv) X(2, wv) X(3, wv) X(4, wv) X(5, wv) X(6, wv) X(7, wv)
+#define OT_EACH11(X, wv) OT_EACH8(X, wv) X(8, wv) X(9, wv) X(10, wv)
 #define OT_ROWS3(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9)
-#define OT_ROWS5(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define OT_ROWS5(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)
 #define OT_KW3(F, r) F(r, 0) F(r, 1) F(r, 2)
 #define OT_KW5(F, r) F(r, 0) F(r, 1) F(r, 2) F(r, 3) F(r, 4)
 /* OT_PK_r(F, kw): F(q, kh, kw) for the output rows q < OT_R whose kernel
@@ -1141,10 +1150,13 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
 #define OT_P5_5(F, kw) F(5, 0, kw) F(4, 1, kw) F(3, 2, kw) F(2, 3, kw) F(1, 4, kw)
 #define OT_P5_6(F, kw) F(6, 0, kw) F(5, 1, kw) F(4, 2, kw) F(3, 3, kw) F(2, 4, kw)
 #define OT_P5_7(F, kw) F(7, 0, kw) F(6, 1, kw) F(5, 2, kw) F(4, 3, kw) F(3, 4, kw)
-#define OT_P5_8(F, kw) F(7, 1, kw) F(6, 2, kw) F(5, 3, kw) F(4, 4, kw)
-#define OT_P5_9(F, kw) F(7, 2, kw) F(6, 3, kw) F(5, 4, kw)
-#define OT_P5_10(F, kw) F(7, 3, kw) F(6, 4, kw)
-#define OT_P5_11(F, kw) F(7, 4, kw)
+#define OT_P5_8(F, kw) F(8, 0, kw) F(7, 1, kw) F(6, 2, kw) F(5, 3, kw) F(4, 4, kw)
+#define OT_P5_9(F, kw) F(9, 0, kw) F(8, 1, kw) F(7, 2, kw) F(6, 3, kw) F(5, 4, kw)
+#define OT_P5_10(F, kw) F(10, 0, kw) F(9, 1, kw) F(8, 2, kw) F(7, 3, kw) F(6, 4, kw)
+#define OT_P5_11(F, kw) F(10, 1, kw) F(9, 2, kw) F(8, 3, kw) F(7, 4, kw)
+#define OT_P5_12(F, kw) F(10, 2, kw) F(9, 3, kw) F(8, 4, kw)
+#define OT_P5_13(F, kw) F(10, 3, kw) F(9, 4, kw)
+#define OT_P5_14(F, kw) F(10, 4, kw)
 #define OT_INIT(q, wv) float16 a##q = wv;
 #define OT_STORE(q, wv)                                                                 \
 	if (oh0 + q < OH)                                                               \
@@ -1222,20 +1234,28 @@ __kernel void conv_oc1_tile_##K##x##K(__global float *y, ulong yo,              
 	OT_EACHQ(OT_STORE, 0)                                                           \
 }
 #define OT_K 3
+#define OT_R OT_R3
+#define OT_EACHQ OT_EACH8
 #define OT_ROWS OT_ROWS3
 #define OT_KW OT_KW3
 #define OT_PAIRS(r, F, kw) OT_P3_##r(F, kw)
 OT_KERNEL(3)
 #undef OT_K
+#undef OT_R
+#undef OT_EACHQ
 #undef OT_ROWS
 #undef OT_KW
 #undef OT_PAIRS
 #define OT_K 5
+#define OT_R OT_R5
+#define OT_EACHQ OT_EACH11
 #define OT_ROWS OT_ROWS5
 #define OT_KW OT_KW5
 #define OT_PAIRS(r, F, kw) OT_P5_##r(F, kw)
 OT_KERNEL(5)
 #undef OT_K
+#undef OT_R
+#undef OT_EACHQ
 #undef OT_ROWS
 #undef OT_KW
 #undef OT_PAIRS

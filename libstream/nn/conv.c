@@ -28,7 +28,8 @@
 #define CONV "nn_conv.cl"
 #define OC1_ROWS 8        /* output rows per work-item of conv_oc1_rows (OC1_R) */
 #define BAND_ROWS 64      /* output rows per work-item of conv_oc1_band (BAND_R) */
-#define TILE_ROWS 8       /* output rows per work-item of conv_oc1_tile_KxK (OT_R) */
+#define TILE_ROWS_3 8     /* output rows per work-item of conv_oc1_tile_3x3 (OT_R3) */
+#define TILE_ROWS_5 11    /* and of conv_oc1_tile_5x5 (OT_R5) */
 #define DIRECT_W_K 5      /* widest kernel of the direct weight gradients
                              (DIRECT_KMAX and OC1W_K in nn_conv.cl) */
 
@@ -1004,7 +1005,7 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	/* conv_oc1_band: whole rows, bands of BAND_ROWS; conv_oc1_strip_3x3:
 	 * whole images */
 	size_t nch = band || strip ? 1 : ((size_t)g->OW + 15) / 16;
-	size_t rows = strip ? (size_t)g->OH : band ? BAND_ROWS : tile ? TILE_ROWS : OC1_ROWS;
+	size_t rows = strip ? (size_t)g->OH : band ? BAND_ROWS : tile ? (g->KH == 3 ? TILE_ROWS_3 : TILE_ROWS_5) : OC1_ROWS;
 	size_t bands = ((size_t)g->OH + rows - 1) / rows;
 	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { 1, 1, 1 };
 	return nn_launch3(ctx, k, name, st, global, local);

@@ -358,6 +358,9 @@ static const conv_case cases[] = {
 	  0, 0, 0, 0 },
 	{ "conv2d 5x5 p(1,3) direct, one output channel", 2, 3, 9, 40, 1, 5, 5, 1, 1, 1, 3, 0, 0, 1,
 	  0, 0 },
+	/* conv_oc1_tile_5x5's bands of 11 rows: two whole and a last of 8 */
+	{ "conv2d 5x5 p2 direct, one output channel, three row bands", 2, 3, 30, 21, 1, 5, 5, 1, 1,
+	  2, 2, 0, 0, 1, 0, 0 },
 	/* 3x3 stride 1 with one input channel: weight and bias gradients in
 	 * one pass by conv_c1_weight_3x3_phases (an odd OC leaves a lone channel in
 	 * the last pair) */
