@@ -1097,8 +1097,8 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
 
 /* y [B, 1, OH, OW] = w [1, C, K, K] * x (+ b[0] if has_b), stride 1, K = 3
  * or 5 fixed at compile time: a work-item computes 16 columns of OT_R
- * (8 or 11) output rows in named accumulators and walks each input channel's
- * OT_R + K - 1 rows once: per input row it loads the K windows of the row
+ * (8 or 11) output rows in named accumulators and walks each input
+ * channel's OT_R + K - 1 rows once: per input row it loads the K windows of the row
  * and adds each into the output rows whose kernel covers that row, up to
  * K FMAs per window (conv_oc1_rows loads one window per FMA), with the
  * weight as a broadcast operand.  The row loop is unrolled into straight

@@ -1005,7 +1005,8 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	/* conv_oc1_band: whole rows, bands of BAND_ROWS; conv_oc1_strip_3x3:
 	 * whole images */
 	size_t nch = band || strip ? 1 : ((size_t)g->OW + 15) / 16;
-	size_t rows = strip ? (size_t)g->OH : band ? BAND_ROWS : tile ? (g->KH == 3 ? TILE_ROWS_3 : TILE_ROWS_5) : OC1_ROWS;
+	size_t tile_rows = g->KH == 3 ? TILE_ROWS_3 : TILE_ROWS_5;
+	size_t rows = strip ? (size_t)g->OH : band ? BAND_ROWS : tile ? tile_rows : OC1_ROWS;
 	size_t bands = ((size_t)g->OH + rows - 1) / rows;
 	size_t global[3] = { nch, bands, (size_t)g->B }, local[3] = { 1, 1, 1 };
 	return nn_launch3(ctx, k, name, st, global, local);
