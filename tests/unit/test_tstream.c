@@ -1334,7 +1334,7 @@ static void test_payload(void)
 		ts_header h;
 		header(&h, TS_U8, 1, (uint64_t[]){ lens[big] });
 		size_t fb = (size_t)ts_frame_bytes(&h);
-		unsigned char *d = malloc(NF * fb), *buf = malloc(fb);
+		unsigned char *d = malloc(NF * fb);
 		for (int i = 0; i < NF; i++)
 			fill(d + i * fb, fb, 1, i == 2 ? 0 : 1, (unsigned)i + 17);
 		for (int level = 0; level <= 1; level++) {
@@ -1345,7 +1345,6 @@ static void test_payload(void)
 			      level ? "with zstd" : "raw");
 		}
 		free(d);
-		free(buf);
 		ts_header_free(&h);
 	}
 	/* into a file: the same room every frame */
