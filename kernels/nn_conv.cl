@@ -794,20 +794,23 @@ __kernel void conv_c1_pair_forward(__global float *y, ulong yo, __global const f
  * shift_plan): the window of 16 output columns at tap (kh, kw) is 16
  * consecutive floats of one phase plane (row oh + qh - qh0 from column
  * col0 + qw - qw0), so every input vector is one unaligned load and no
- * border is ever checked.  A work-item computes 16 columns of two output
- * rows for 8 output channels (16 accumulators), looping over the taps
- * and, inside, over the input channels; per input channel it loads two
- * vectors and 8 weight broadcasts for 16 FMAs (with one row and 16
- * channels, 17 loads for 16 FMAs, it ran 15-20% slower).  nn/conv.c sends
+ * border is ever checked.  A work-item computes 16 columns of R output
+ * rows (R = 2 in conv_planes_forward, 3 in conv_planes_forward3) for 8
+ * output channels (8R accumulators), looping over the taps and, inside,
+ * over the input channels; per input channel it loads R vectors and 8
+ * weight broadcasts for 8R FMAs (with one row and 16 channels, 17 loads
+ * for 16 FMAs, it ran 15-20% slower; three rows, 11 loads for 24 FMAs,
+ * run 5-10% faster than two where OH wastes few rows: nn/conv.c's
+ * planes_rows).  nn/conv.c sends
  * it convolutions of up to 128 input channels only: with 256 and 512 (the
  * 256x256 generator) it reached half the GEMMs' speed, also with the
  * channels in blocks of 16-64 per pass over the taps.  The weights
  * wt [KH*KW, C, OC] (+ 16 floats of slack) of a tap and input channel are
  * contiguous over the output channels.  Lanes past OW read up to 15
- * floats past their row and are not stored, nor is a second row past OH,
- * whose loads run one row past the plane (xq has Wq + 16 floats of
+ * floats past their row and are not stored, nor are rows past OH, whose
+ * loads run up to two rows past the plane (xq has 2*Wq + 16 floats of
  * slack).  Dimension 0 over the blocks of 8 output channels, 1 over the
- * 16-column vectors of a row, 2 over G times the pairs of rows: the
+ * 16-column vectors of a row, 2 over G times the groups of R rows: the
  * blocks that read the same input run one after the other (for SRCNN's
  * 1x1 conv, which this kernel then ran on its input in place, a third
  * less time than with the blocks outermost: srcnn apply,
@@ -819,56 +822,79 @@ static int floor_div(int a, int b)
 }
 
 #define PL8_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-__kernel void conv_planes_forward(__global float *y, ulong yo, __global const float *xq,
-                                  ulong xqo, __global const float *wt, ulong wo,
-                                  __global const float *b, ulong bo, int has_b, int OC, int C,
-                                  int G, int KH, int KW, int SH, int SW, int PH, int PW, int qh0,
-                                  int qw0, int Hq, int Wq, int OH, int OW, int act, float slope)
-{
-	int oc0 = (int)get_global_id(0) * 8, col0 = (int)get_global_id(1) * 16;
-	int z = get_global_id(2), nrp = (OH + 1) / 2;
-	int g = z / nrp, oh = (z - g * nrp) * 2;
-	if (col0 >= OW || oc0 >= OC)
-		return;
-	size_t pl = (size_t)Hq * Wq, cs = (size_t)G * pl;
 #define PL8_INIT(o) float16 a##o = (float16)(has_b ? b[bo + min(oc0 + o, OC - 1)] : 0.0f); \
 	float16 b##o = a##o;
-	PL8_EACH(PL8_INIT)
-	for (int kh = 0; kh < KH; kh++) {
-		int qh = floor_div(kh - PH, SH), rh = kh - PH - qh * SH;
-		for (int kw = 0; kw < KW; kw++) {
-			int qw = floor_div(kw - PW, SW), rw = kw - PW - qw * SW;
-			__global const float *p = xq + xqo + (size_t)(rh * SW + rw) * C * cs +
-			                          (size_t)g * pl + (size_t)(oh + qh - qh0) * Wq +
-			                          (col0 + qw - qw0);
-			__global const float *wk = wt + wo + (size_t)(kh * KW + kw) * C * OC + oc0;
-			for (int c = 0; c < C; c++, p += cs, wk += OC) {
-				float16 v = vload16(0, p), u = vload16(0, p + Wq);
 #define PL8_FMA(o) FMA2(wk[o], v, u, a##o, b##o)
-				PL8_EACH(PL8_FMA)
-			}
-		}
+/* R rows (2 or 3): the third row's accumulators c0..c7 and vector t are
+ * dead code at R = 2 */
+#define PLR_INIT(o) PL8_INIT(o) float16 c##o = a##o;
+#define PLR_FMA(o)                                                                  \
+	{                                                                           \
+		float16 w_ = (float16)(wk[o]);                                      \
+		a##o = fma(w_, v, a##o);                                            \
+		b##o = fma(w_, u, b##o);                                            \
+		if (R > 2)                                                          \
+			c##o = fma(w_, t, c##o);                                    \
 	}
-	int nl = min(16, OW - col0);
-	__global float *out = y + yo + ((size_t)(g * OC + oc0) * OH + oh) * OW + col0;
-#define PL8_STORE(o)                                                                 \
+#define PLR_STORE(o)                                                                 \
 	if (oc0 + o < OC) {                                                          \
-		store16(out + (size_t)o * OH * OW, nl, act16(a##o, act, slope));     \
+		__global float *q = out + (size_t)o * OH * OW;                       \
+		store16(q, nl, act16(a##o, act, slope));                             \
 		if (oh + 1 < OH)                                                     \
-			store16(out + (size_t)o * OH * OW + OW, nl,                   \
-			        act16(b##o, act, slope));                             \
+			store16(q + OW, nl, act16(b##o, act, slope));                 \
+		if (R > 2 && oh + 2 < OH)                                            \
+			store16(q + 2 * OW, nl, act16(c##o, act, slope));             \
 	}
-	PL8_EACH(PL8_STORE)
+#define CONV_PLANES_FORWARD(NAME, ROWS)                                                  \
+__kernel void NAME(__global float *y, ulong yo, __global const float *xq, ulong xqo,     \
+                   __global const float *wt, ulong wo, __global const float *b, ulong bo,  \
+                   int has_b, int OC, int C, int G, int KH, int KW, int SH, int SW, int PH, \
+                   int PW, int qh0, int qw0, int Hq, int Wq, int OH, int OW, int act,       \
+                   float slope)                                                          \
+{                                                                                        \
+	const int R = ROWS;                                                              \
+	int oc0 = (int)get_global_id(0) * 8, col0 = (int)get_global_id(1) * 16;          \
+	int z = get_global_id(2), nrp = (OH + R - 1) / R;                                \
+	int g = z / nrp, oh = (z - g * nrp) * R;                                         \
+	if (col0 >= OW || oc0 >= OC)                                                     \
+		return;                                                                  \
+	size_t pl = (size_t)Hq * Wq, cs = (size_t)G * pl;                                \
+	PL8_EACH(PLR_INIT)                                                               \
+	for (int kh = 0; kh < KH; kh++) {                                                \
+		int qh = floor_div(kh - PH, SH), rh = kh - PH - qh * SH;                 \
+		for (int kw = 0; kw < KW; kw++) {                                        \
+			int qw = floor_div(kw - PW, SW), rw = kw - PW - qw * SW;         \
+			__global const float *p = xq + xqo + (size_t)(rh * SW + rw) * C * cs + \
+			                          (size_t)g * pl +                       \
+			                          (size_t)(oh + qh - qh0) * Wq +         \
+			                          (col0 + qw - qw0);                     \
+			__global const float *wk =                                       \
+				wt + wo + (size_t)(kh * KW + kw) * C * OC + oc0;         \
+			for (int c = 0; c < C; c++, p += cs, wk += OC) {                 \
+				float16 v = vload16(0, p), u = vload16(0, p + Wq);       \
+				float16 t = R > 2 ? vload16(0, p + 2 * Wq) : v;          \
+				PL8_EACH(PLR_FMA)                                        \
+			}                                                                \
+		}                                                                        \
+	}                                                                                \
+	int nl = min(16, OW - col0);                                                     \
+	__global float *out = y + yo + ((size_t)(g * OC + oc0) * OH + oh) * OW + col0;   \
+	PL8_EACH(PLR_STORE)                                                              \
 }
+CONV_PLANES_FORWARD(conv_planes_forward, 2)
+CONV_PLANES_FORWARD(conv_planes_forward3, 3)
 
 /* y [B, OC, S] = act(w * x (+ b if has_b)) for a 1x1 conv (stride 1, no
  * padding) of x [B, C, S], S = H*W taken as one row per channel, the
  * weights wt [C, OC] (+ 16 floats of slack).  A work-item computes 8
- * output channels for PWF_RUNS runs of 32 pixels of one image: per run
- * and input channel, 2 vector loads and 8 weight broadcasts for 16 FMAs
- * (conv_planes_forward's loop without the rows: the vectors do not stop
- * at the end of an image row, so SRCNN's 33x33 windows fill 35 runs
- * where rows of 16 columns took 51 with a third of the lanes idle).  The
+ * output channels for PWF_RUNS runs of 48 pixels of one image: per run
+ * and input channel, 3 vector loads and 8 weight broadcasts for 24 FMAs
+ * (conv_planes_forward3's loop without the rows: the vectors do not stop
+ * at the end of an image row, so SRCNN's 33x33 windows fill 23 runs
+ * where rows of 16 columns took 51 with a third of the lanes idle; runs
+ * of 32 pixels, 2 loads and 8 broadcasts for 16 FMAs, took 10% longer
+ * there, bench_conv -l "SRCNN conv 1x1", forward 3.3-3.5 against
+ * 2.9-3.0 ms, and the same at 256x256).  The
  * accumulators start from the bias and take the input channels in order.
  * The last run of an image reads and stores only its own pixels, so
  * nothing past the tensors is read.  Per batch, one launch: at SRCNN's
@@ -881,28 +907,30 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
                                      __global const float *b, ulong bo, int has_b, int OC, int C,
                                      int S, int act, float slope)
 {
+	const int R = 3;
 	int oc0 = (int)get_global_id(0) * 8, n = get_global_id(2);
-	int p0 = (int)get_global_id(1) * 32 * PWF_RUNS;
+	int p0 = (int)get_global_id(1) * 48 * PWF_RUNS;
 	if (oc0 >= OC)
 		return;
 	for (int r = 0; r < PWF_RUNS; r++) {
-		int p = p0 + 32 * r;
+		int p = p0 + 48 * r;
 		if (p >= S)
 			break;
-		int n0 = min(16, S - p), n1 = min(16, S - p - 16);
+		int n0 = min(16, S - p), n1 = min(16, S - p - 16), n2 = min(16, S - p - 32);
 		__global const float *xp = x + xo + (size_t)n * C * S + p;
 		__global const float *wk = wt + wo + oc0;
-		PL8_EACH(PL8_INIT)
-		if (n1 == 16) {
+		PL8_EACH(PLR_INIT)
+		if (n2 == 16) {
 			for (int c = 0; c < C; c++, xp += S, wk += OC) {
-				float16 v = vload16(0, xp), u = vload16(0, xp + 16);
-				PL8_EACH(PL8_FMA)
+				float16 v = vload16(0, xp), u = vload16(0, xp + 16), t = vload16(0, xp + 32);
+				PL8_EACH(PLR_FMA)
 			}
 		} else {
 			for (int c = 0; c < C; c++, xp += S, wk += OC) {
 				float16 v = load16(xp, n0);
 				float16 u = n1 > 0 ? load16(xp + 16, n1) : (float16)(0.0f);
-				PL8_EACH(PL8_FMA)
+				float16 t = n2 > 0 ? load16(xp + 32, n2) : (float16)(0.0f);
+				PL8_EACH(PLR_FMA)
 			}
 		}
 		__global float *out = y + yo + ((size_t)n * OC + oc0) * S + p;
@@ -911,6 +939,8 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
 		store16(out + (size_t)o * S, n0, act16(a##o, act, slope));            \
 		if (n1 > 0)                                                          \
 			store16(out + (size_t)o * S + 16, n1, act16(b##o, act, slope)); \
+		if (n2 > 0)                                                          \
+			store16(out + (size_t)o * S + 32, n2, act16(c##o, act, slope)); \
 	}
 		PL8_EACH(PWF_STORE)
 	}

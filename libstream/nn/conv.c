@@ -387,8 +387,9 @@ static int is_pointwise(const nn_conv2d *g)
  * writing and reading C*KH*KW*OH*OW (9 times more for a 3x3 stride 1).
  * With OC >= 8 and C <= 128 (planes_ok) the forward skips the GEMMs and
  * the grid: conv_planes_forward (nn_conv.cl) reads the same views straight
- * from the phase planes, 16 output columns of two rows for 8 channels per
- * work-item, and stores the output with its bias and activation.  In a whole wgan-gp iteration at
+ * from the phase planes, 16 output columns of two or three rows
+ * (planes_rows) for 8 channels per work-item, and stores the output with
+ * its bias and activation.  In a whole wgan-gp iteration at
  * 64x64 (TOMOGAN_CL_TIMING=1) the kernel spent 5.8 s on the forward-type
  * passes (forward, tangent forward, stride-1 data gradient) where the
  * GEMM path spent about 7 s (their share of the sgemm time, and
@@ -594,10 +595,28 @@ static void list_free(gemm_list *l)
 	free(l->a), free(l->beta);
 }
 
-/* Launch conv_planes_forward for gn images of y from the planes xq. */
-static int planes_launch(nn_ctx *ctx, cl_kernel k, const nn_conv2d *g, const shift_geom *s,
-                         nn_buf y, nn_buf xq, int gn, nn_buf wt, nn_buf b, int act, float slope)
+/* Output rows per work-item of conv_planes_forward (2) or
+ * conv_planes_forward3 (3) for OH rows (ctx->planes_rows 2 or 3 forces
+ * one): three when the rows computed past OH cost less than the tenth
+ * that three save (bench_conv, G conv 3x3 64->64 at 64^2: forward
+ * 81-83 -> 75-78 ms in three alternated runs; at 16 rows, where three
+ * compute 18, two stay). */
+static int planes_rows(const nn_ctx *ctx, int OH)
 {
+	if (ctx->planes_rows == 2 || ctx->planes_rows == 3)
+		return ctx->planes_rows;
+	return 9 * 3 * ((OH + 2) / 3) < 10 * 2 * ((OH + 1) / 2) ? 3 : 2;
+}
+
+/* Launch conv_planes_forward(3) for gn images of y from the planes xq. */
+static int planes_launch(nn_ctx *ctx, const nn_conv2d *g, const shift_geom *s, nn_buf y,
+                         nn_buf xq, int gn, nn_buf wt, nn_buf b, int act, float slope)
+{
+	const int R = planes_rows(ctx, g->OH);
+	const char *name = R == 3 ? "conv_planes_forward3" : "conv_planes_forward";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
 	nn_args a;
 	nn_args_begin(&a, k);
 	arg_forward_head(&a, y, xq, wt, b);
@@ -607,10 +626,9 @@ static int planes_launch(nn_ctx *ctx, cl_kernel k, const nn_conv2d *g, const shi
 		nn_arg_int(&a, v[i]);
 	nn_arg_float(&a, slope);
 	const size_t global[3] = { ((size_t)g->OC + 7) / 8, ((size_t)g->OW + 15) / 16,
-	                           (size_t)gn * ((g->OH + 1) / 2) };
+	                           (size_t)gn * ((g->OH + R - 1) / R) };
 	const size_t local[3] = { 1, 1, 1 };
-	return nn_launch3(ctx, k, "conv_planes_forward", nn_args_end(&a, "conv_planes_forward"),
-	                  global, local);
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
 
 /* y = act(conv2d(x) + b) by conv_planes_forward on the phase planes of
@@ -620,21 +638,18 @@ static int planes_forward(nn_ctx *ctx, const nn_conv2d *g, const shift_geom *s, 
 {
 	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
 	cl_mem m;
-	/* slack: lanes past OW read up to 15 floats past a row, and the second
-	 * row of a last pair past OH (odd OH) one row past a plane */
-	int st = nn_scratch(ctx, (size_t)s->G * s->phases * g->C * s->pl + s->Wq + 16, &m);
+	/* slack: lanes past OW read up to 15 floats past a row, and the rows
+	 * of a last pair or triple past OH up to two rows past a plane */
+	int st = nn_scratch(ctx, (size_t)s->G * s->phases * g->C * s->pl + 2 * s->Wq + 16, &m);
 	if (st != TG_CL_OK)
 		return st;
 	nn_buf xq = nn_buf_of(m, 0);
-	cl_kernel k = nn_kernel(ctx, CONV, "conv_planes_forward");
-	if (!k)
-		return ctx->status;
 	for (int n0 = 0; n0 < g->B && st == TG_CL_OK; n0 += s->G) {
 		int gn = g->B - n0 < s->G ? g->B - n0 : s->G;
 		st = embed(ctx, xq, nn_at(x, n0 * chw), gn, g->C, g->H, g->W, s->Hq, s->Wq, g->SH,
 		           g->SW, s->qh0, s->qw0);
 		if (st == TG_CL_OK)
-			st = planes_launch(ctx, k, g, s, nn_at(y, n0 * ocohw), xq, gn, wt, b, act, slope);
+			st = planes_launch(ctx, g, s, nn_at(y, n0 * ocohw), xq, gn, wt, b, act, slope);
 	}
 	return st;
 }
@@ -666,8 +681,8 @@ static int pointwise_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x
 	nn_arg_int(&a, (int)S);
 	nn_arg_int(&a, act);
 	nn_arg_float(&a, slope);
-	/* 32 * PWF_RUNS pixels per work-item (nn_conv.cl) */
-	size_t global[3] = { ((size_t)g->OC + 7) / 8, (S + 127) / 128, (size_t)g->B };
+	/* 48 * PWF_RUNS pixels per work-item (nn_conv.cl) */
+	size_t global[3] = { ((size_t)g->OC + 7) / 8, (S + 191) / 192, (size_t)g->B };
 	size_t local[3] = { 1, 1, 1 };
 	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
@@ -1611,7 +1626,7 @@ static int phase_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_bu
 	const size_t ocohw = (size_t)g->OC * g->OH * g->OW;
 	s.G = group_images(ctx, (size_t)g->OC * s.pl + (size_t)phases * g->C * mhw, g->B);
 	/* slack after the planes as planes_forward's */
-	const size_t dyn = (size_t)s.G * g->OC * s.pl + s.Wq + 16;
+	const size_t dyn = (size_t)s.G * g->OC * s.pl + 2 * s.Wq + 16;
 	const size_t blk = (size_t)h_most * w_most * g->OC * g->C;
 	cl_mem m, wm;
 	int st = nn_scratch(ctx, dyn + (size_t)s.G * phases * g->C * mhw, &m);
@@ -1621,9 +1636,8 @@ static int phase_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_bu
 		return st;
 	nn_buf dyq = nn_buf_of(m, 0), ph = nn_at(dyq, dyn), wt = nn_buf_of(wm, 0);
 	cl_kernel tk = nn_kernel(ctx, CONV, "taps_phases");
-	cl_kernel pk = nn_kernel(ctx, CONV, "conv_planes_forward");
 	cl_kernel ik = nn_kernel(ctx, CONV, "interleave_phases");
-	if (!tk || !pk || !ik)
+	if (!tk || !ik)
 		return ctx->status;
 	nn_args a;
 	nn_args_begin(&a, tk);
@@ -1652,7 +1666,7 @@ static int phase_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_bu
 			nn_conv2d t = { .B = gn, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = nh,
 			                .KW = nw, .SH = 1, .SW = 1, .PH = -h0, .PW = -w0, .OH = Hm,
 			                .OW = Wm };
-			st = planes_launch(ctx, pk, &t, &s, nn_at(ph, p * pn), dyq, gn,
+			st = planes_launch(ctx, &t, &s, nn_at(ph, p * pn), dyq, gn,
 			                   nn_at(wt, p * blk), NN_NONE, NN_ACT_NONE, 0.0f);
 		}
 		if (st != TG_CL_OK)

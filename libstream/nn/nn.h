@@ -103,6 +103,9 @@ typedef struct nn_ctx {
 	                       and of such 1x1 convs (and their data gradient)
 	                       by a direct kernel on x itself (1, the default on
 	                       a CPU device), or by GEMMs (0, elsewhere) */
+	int planes_rows;    /* conv: output rows per work-item of the planes
+	                       kernel, 2 or 3 (0, the default: chosen by the
+	                       output height) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048; nn_ctx_init

@@ -319,13 +319,23 @@ static const conv_case cases[] = {
 	  0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 s2 p(140,3) shifted, planes (padding far beyond the kernel)", 1, 8, 4, 5, 8, 3,
 	  3, 2, 2, 140, 3, 0, 0, 1, 0, 0 },
+	/* output heights whose last group of three rows (planes_rows) holds
+	 * one row (13) and two (11, also the phases of the data gradient) */
+	{ "conv2d 3x3 s1 p1 shifted, planes, 13 rows", 2, 9, 13, 18, 12, 3, 3, 1, 1, 1, 1, 0, 0, 1,
+	  0, 0 },
+	{ "conv2d 3x3 s2 p1 shifted, planes, 11 rows", 2, 8, 22, 20, 8, 3, 3, 2, 2, 1, 1, 0, 0, 1,
+	  0, 0 },
 	/* 1x1 with OC >= 8 and C <= 128: conv_pointwise_forward for the whole
 	 * batch (else one GEMM per image), and for the data gradient when
 	 * C >= 8; the weight gradient by conv_pointwise_weight.  Images of
-	 * 185, 96 and 39 pixels: a last run of 32 that ends in its second
-	 * vector, none, and one that ends in its first; channel counts that
-	 * are not multiples of the blocks of 8 and 4 */
+	 * 185, 96, 39 and 50 pixels: a last run of 48 that ends in its third
+	 * vector, none, one that ends in its third with no whole run before,
+	 * and one that ends in its first (and in "spans of ranges" below, in
+	 * its second); channel counts that are not multiples of the blocks of
+	 * 8 and 4 */
 	{ "conv2d 1x1 pointwise kernel", 2, 12, 5, 37, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 1x1 pointwise kernel, a last vector of two", 2, 9, 5, 10, 11, 1, 1, 1, 1, 0, 0, 0,
+	  0, 1, 0, 0 },
 	{ "conv2d 1x1 pointwise kernel, no bias", 3, 64, 6, 16, 32, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
 	  0 },
 	{ "conv2d 1x1 pointwise kernel, odd channel counts", 2, 10, 3, 13, 9, 1, 1, 1, 1, 0, 0, 0, 0,
@@ -605,6 +615,19 @@ int main(void)
 			run_conv(ctx, k, 7);
 	}
 	ctx->conv_planes = 1;
+	/* The planes cases with two and with three output rows per work-item
+	 * of the planes kernel (ctx->planes_rows; by default the output height
+	 * picks one). */
+	for (int rows = 2; rows <= 3; rows++) {
+		ctx->planes_rows = rows;
+		printf("# planes kernel with %d rows per work-item\n", rows);
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+			if (strstr(cases[i].name, "planes")) {
+				run_conv(ctx, &cases[i], 4096);
+				run_act(ctx, &cases[i], rows == 2 ? NN_ACT_LEAKY : NN_ACT_RELU);
+			}
+	}
+	ctx->planes_rows = 0;
 	/* SRCNN 9-1-5's first two layers in one pass. */
 	pair_case(ctx, 2, 19, 37, 64, 9, 4, 32, 1, NN_ACT_RELU);
 	pair_case(ctx, 1, 40, 70, 64, 9, 4, 32, 1, NN_ACT_RELU);
