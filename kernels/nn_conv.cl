@@ -291,15 +291,14 @@ __kernel void conv_oc1_backward_weight(__global float *dw, ulong dwo, __global c
 
 /* dst [SH*SW, C, G, Hd, Wd] = the phase planes of src [G, C, H, W], zeros
  * outside src.  With SH = SW = 1 and qh0 = -top, qw0 = -left this is src
- * placed at (top, left) in larger planes.  One work-item per destination
- * row: dimension 0 over Hd rows, 1 over the SH*SW*C*G planes. */
-__kernel void embed_phases(__global float *dst, ulong dso, __global const float *src, ulong sro,
-                           int G, int C, int H, int W, int Hd, int Wd, int SH, int SW, int qh0,
-                           int qw0)
+ * placed at (top, left) in larger planes.  A work-item writes the rows
+ * of one destination plane from row get_global_id(0) on, in steps of the
+ * global size (nn/conv.c's launch_planes: one work-item per plane):
+ * dimension 0 over the Hd rows, 1 over the SH*SW*C*G planes. */
+static void embed_row(__global float *dst, ulong dso, __global const float *src, ulong sro,
+                      int G, int C, int H, int W, int Hd, int Wd, int SH, int SW, int qh0, int qw0,
+                      int r, int pl)
 {
-	int r = get_global_id(0), pl = get_global_id(1);
-	if (r >= Hd)
-		return;
 	int g = pl % G, c = (pl / G) % C, ph = pl / (G * C), rh = ph / SW, rw = ph - rh * SW;
 	__global float *out = dst + dso + ((size_t)pl * Hd + r) * (size_t)Wd;
 	int sr = SH * (r + qh0) + rh;
@@ -333,6 +332,15 @@ __kernel void embed_phases(__global float *dst, ulong dso, __global const float 
 	}
 	for (int i = hi; i < Wd; i++)
 		out[i] = 0.0f;
+}
+
+__kernel void embed_phases(__global float *dst, ulong dso, __global const float *src, ulong sro,
+                           int G, int C, int H, int W, int Hd, int Wd, int SH, int SW, int qh0,
+                           int qw0)
+{
+	int pl = get_global_id(1);
+	for (int r = get_global_id(0); r < Hd; r += get_global_size(0))
+		embed_row(dst, dso, src, sro, G, C, H, W, Hd, Wd, SH, SW, qh0, qw0, r, pl);
 }
 
 /* dx [G, C, H, W] = the values of the phase planes xq [SH*SW, C, G, Hq, Wq]
@@ -2031,14 +2039,12 @@ __kernel void conv_grid_weight_add(__global float *dw, ulong dwo, __global const
 /* embed_phases for SW = 2: one work-item per row r of the two column
  * phases of (rh, c, g), both from one pass over the source row, which
  * embed_phases reads once per phase (from memory: the phases' planes are
- * far apart in its index space).  Dimension 0 over Hd, 1 over SH*C*G. */
-__kernel void embed_phases_pairs(__global float *dst, ulong dso, __global const float *src,
-                                 ulong sro, int G, int C, int H, int W, int Hd, int Wd, int SH,
-                                 int qh0, int qw0)
+ * far apart in its index space).  Rows as embed_phases: dimension 0
+ * over Hd, 1 over SH*C*G. */
+static void embed_pair_row(__global float *dst, ulong dso, __global const float *src, ulong sro,
+                           int G, int C, int H, int W, int Hd, int Wd, int SH, int qh0, int qw0,
+                           int r, int q)
 {
-	int r = get_global_id(0), q = get_global_id(1);
-	if (r >= Hd)
-		return;
 	int g = q % G, c = (q / G) % C, rh = q / (G * C);
 	size_t plane = (size_t)Hd * Wd;
 	__global float *o0 = dst + dso + (((size_t)rh * 2 * C + c) * G + g) * plane + (size_t)r * Wd;
@@ -2076,6 +2082,15 @@ __kernel void embed_phases_pairs(__global float *dst, ulong dso, __global const 
 		o0[j] = s >= 0 && s < W ? in[s] : 0.0f;
 		o1[j] = s + 1 >= 0 && s + 1 < W ? in[s + 1] : 0.0f;
 	}
+}
+
+__kernel void embed_phases_pairs(__global float *dst, ulong dso, __global const float *src,
+                                 ulong sro, int G, int C, int H, int W, int Hd, int Wd, int SH,
+                                 int qh0, int qw0)
+{
+	int q = get_global_id(1);
+	for (int r = get_global_id(0); r < Hd; r += get_global_size(0))
+		embed_pair_row(dst, dso, src, sro, G, C, H, W, Hd, Wd, SH, qh0, qw0, r, q);
 }
 
 /* ---- the data gradient of a strided conv by phases (nn/conv.c

@@ -486,6 +486,20 @@ static size_t tap_view(const nn_conv2d *g, const shift_geom *s, int k, int G)
 	return phase * g->C * G * s->pl + (size_t)(qh - s->qh0) * s->Wq + (size_t)(qw - s->qw0);
 }
 
+/* Launch embed_phases(_pairs), whose work-items walk the rows of a plane
+ * each (dimension 0 strides over the rows, 1 over n planes), one
+ * work-item per plane in groups of one.  One work-item per row in groups
+ * of 64 took longer (bench_conv -l "D conv 3x3 s2 64->64",
+ * TOMOGAN_CL_TIMING=1: embed_phases_pairs 10.0-11.8 ms a call, 8.0-8.2 ms
+ * by plane; for "G conv 3x3 128->128" embed_phases 5.8 -> 4.0 ms).  The
+ * same for interleave_phases and embed_channels_last gained nothing
+ * (4.8 -> 5.1 and 3.2 -> 3.9 ms), so they keep a work-item per row. */
+static int launch_planes(nn_ctx *ctx, cl_kernel k, const char *name, int st, size_t n)
+{
+	const size_t global[3] = { 1, n, 1 }, local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, name, st, global, local);
+}
+
 /* dst [SH*SW, C, G, Hd, Wd] = the phase planes of src [G, C, H, W]: row
  * i', column j' of phase (rh, rw) holds src row SH*(i' + qh0) + rh, column
  * SW*(j' + qw0) + rw, or 0 outside it (embed_phases in nn_conv.cl). */
@@ -506,8 +520,7 @@ static int embed(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int H, int W
 	for (int i = 0; i < 10; i++)
 		if (!pairs || i != 7)   /* embed_phases_pairs takes no SW */
 			nn_arg_int(&a, v[i]);
-	return nn_launch2(ctx, k, name, nn_args_end(&a, name), (size_t)Hd,
-	                  (size_t)SH * (pairs ? 1 : SW) * C * G);
+	return launch_planes(ctx, k, name, nn_args_end(&a, name), (size_t)SH * (pairs ? 1 : SW) * C * G);
 }
 
 /* dst [B, OH+KH-1, OW+KW-1] = the one input channel of the stride-1 conv g
