@@ -930,7 +930,8 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
 		PL8_EACH(PLR_INIT)
 		if (n2 == 16) {
 			for (int c = 0; c < C; c++, xp += S, wk += OC) {
-				float16 v = vload16(0, xp), u = vload16(0, xp + 16), t = vload16(0, xp + 32);
+				float16 v = vload16(0, xp), u = vload16(0, xp + 16);
+				float16 t = vload16(0, xp + 32);
 				PL8_EACH(PLR_FMA)
 			}
 		} else {

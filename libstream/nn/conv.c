@@ -520,7 +520,8 @@ static int embed(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int H, int W
 	for (int i = 0; i < 10; i++)
 		if (!pairs || i != 7)   /* embed_phases_pairs takes no SW */
 			nn_arg_int(&a, v[i]);
-	return launch_planes(ctx, k, name, nn_args_end(&a, name), (size_t)SH * (pairs ? 1 : SW) * C * G);
+	return launch_planes(ctx, k, name, nn_args_end(&a, name),
+	                     (size_t)SH * (pairs ? 1 : SW) * C * G);
 }
 
 /* dst [B, OH+KH-1, OW+KW-1] = the one input channel of the stride-1 conv g
@@ -662,7 +663,8 @@ static int planes_forward(nn_ctx *ctx, const nn_conv2d *g, const shift_geom *s, 
 		st = embed(ctx, xq, nn_at(x, n0 * chw), gn, g->C, g->H, g->W, s->Hq, s->Wq, g->SH,
 		           g->SW, s->qh0, s->qw0);
 		if (st == TG_CL_OK)
-			st = planes_launch(ctx, g, s, nn_at(y, n0 * ocohw), xq, gn, wt, b, act, slope);
+			st = planes_launch(ctx, g, s, nn_at(y, n0 * ocohw), xq, gn, wt, b, act,
+			                   slope);
 	}
 	return st;
 }
