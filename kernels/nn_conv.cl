@@ -1970,54 +1970,84 @@ __kernel void embed_channels_last(__global float *dst, ulong dso, __global const
  * Channels past C read the last one and are not stored.  Dimension 0
  * over the blocks of 32 output channels, 1 over NP (NP <= N). */
 #define GW_CHUNK 128
-__kernel void conv_grid_weight(__global float *part, ulong po, __global const float *dyt,
-                               ulong dto, __global const float *xq, ulong xqo, int C, int OCp,
-                               int G, int KH, int KW, int SH, int SW, int PH, int PW, int qh0,
-                               int qw0, int Hq, int Wq, int N, int NP)
-{
-	int o0 = (int)get_global_id(0) * 32, p = get_global_id(1);
-	int KK = KH * KW;
-	int n0 = (int)((long)N * p / NP), n1 = (int)((long)N * (p + 1) / NP);
-	size_t cs = (size_t)G * Hq * Wq;
-	__global float *pp = part + po + (size_t)p * KK * C * OCp + o0;
-	for (int n = n0; n < n1; n += GW_CHUNK) {
-		int m = min(GW_CHUNK, n1 - n);
-		__global const float *d = dyt + dto + (size_t)n * OCp + o0;
-		for (int c0 = 0; c0 < C; c0 += 8) {
-			for (int k = 0; k < KK; k++) {
-				int kh = k / KW, kw = k - kh * KW;
-				int qh = floor_div(kh - PH, SH), rh = kh - PH - qh * SH;
-				int qw = floor_div(kw - PW, SW), rw = kw - PW - qw * SW;
-				__global const float *v = xq + xqo + (size_t)(rh * SW + rw) * C * cs +
-				                          (size_t)(qh - qh0) * Wq + (qw - qw0) + n;
-				__global float *out = pp + ((size_t)k * C + c0) * OCp;
+/* V vectors of output channels (2 or 4), CB input channels per block (8
+ * or 6): the accumulators e, f and the vectors d2, d3 are dead code at
+ * V = 2, the channels past CB at CB = 6 */
 #define GW_INIT(j)                                                                  \
 	__global const float *x##j = v + (size_t)min(c0 + j, C - 1) * cs;          \
-	int in##j = n > n0 && c0 + j < C;                                          \
+	int in##j = n > n0 && c0 + j < C && j < CB;                                \
 	float16 a##j = in##j ? vload16(0, out + j * OCp) : (float16)(0.0f);        \
-	float16 b##j = in##j ? vload16(0, out + j * OCp + 16) : (float16)(0.0f);
-				PL8_EACH(GW_INIT)
-				for (int t = 0; t < m; t++) {
-					float16 d0 = vload16(0, d + (size_t)t * OCp);
-					float16 d1 = vload16(0, d + (size_t)t * OCp + 16);
+	float16 b##j = in##j ? vload16(0, out + j * OCp + 16) : (float16)(0.0f);   \
+	float16 e##j = in##j && V > 2 ? vload16(0, out + j * OCp + 32) : a##j;     \
+	float16 f##j = in##j && V > 2 ? vload16(0, out + j * OCp + 48) : a##j;
 #define GW_FMA(j)                                                                   \
-	{                                                                           \
+	if (j < CB) {                                                               \
 		float16 s_ = (float16)(x##j[t]);                                    \
 		a##j = fma(s_, d0, a##j);                                           \
 		b##j = fma(s_, d1, b##j);                                           \
+		if (V > 2) {                                                        \
+			e##j = fma(s_, d2, e##j);                                   \
+			f##j = fma(s_, d3, f##j);                                   \
+		}                                                                   \
 	}
-					PL8_EACH(GW_FMA)
-				}
 #define GW_STORE(j)                                                                 \
-	if (c0 + j < C) {                                                          \
+	if (j < CB && c0 + j < C) {                                                \
 		vstore16(a##j, 0, out + j * OCp);                                  \
 		vstore16(b##j, 0, out + j * OCp + 16);                             \
+		if (V > 2) {                                                       \
+			vstore16(e##j, 0, out + j * OCp + 32);                     \
+			vstore16(f##j, 0, out + j * OCp + 48);                     \
+		}                                                                  \
 	}
-				PL8_EACH(GW_STORE)
-			}
-		}
-	}
+#define CONV_GRID_WEIGHT(NAME, VECTORS, BLOCK)                                            \
+__kernel void NAME(__global float *part, ulong po, __global const float *dyt, ulong dto,   \
+                   __global const float *xq, ulong xqo, int C, int OCp, int G, int KH,     \
+                   int KW, int SH, int SW, int PH, int PW, int qh0, int qw0, int Hq, int Wq, \
+                   int N, int NP)                                                          \
+{                                                                                          \
+	const int V = VECTORS, CB = BLOCK;                                                 \
+	int o0 = (int)get_global_id(0) * 16 * V, p = get_global_id(1);                     \
+	int KK = KH * KW;                                                                  \
+	int n0 = (int)((long)N * p / NP), n1 = (int)((long)N * (p + 1) / NP);              \
+	size_t cs = (size_t)G * Hq * Wq;                                                   \
+	__global float *pp = part + po + (size_t)p * KK * C * OCp + o0;                    \
+	for (int n = n0; n < n1; n += GW_CHUNK) {                                          \
+		int m = min(GW_CHUNK, n1 - n);                                             \
+		__global const float *d = dyt + dto + (size_t)n * OCp + o0;                \
+		for (int c0 = 0; c0 < C; c0 += CB) {                                       \
+			for (int k = 0; k < KK; k++) {                                     \
+				int kh = k / KW, kw = k - kh * KW;                         \
+				int qh = floor_div(kh - PH, SH), rh = kh - PH - qh * SH;   \
+				int qw = floor_div(kw - PW, SW), rw = kw - PW - qw * SW;   \
+				__global const float *v = xq + xqo +                       \
+				        (size_t)(rh * SW + rw) * C * cs +                  \
+				        (size_t)(qh - qh0) * Wq + (qw - qw0) + n;          \
+				__global float *out = pp + ((size_t)k * C + c0) * OCp;     \
+				PL8_EACH(GW_INIT)                                          \
+				for (int t = 0; t < m; t++) {                              \
+					__global const float *dt = d + (size_t)t * OCp;    \
+					float16 d0 = vload16(0, dt), d1 = vload16(0, dt + 16); \
+					float16 d2 = V > 2 ? vload16(0, dt + 32) : d0;     \
+					float16 d3 = V > 2 ? vload16(0, dt + 48) : d0;     \
+					PL8_EACH(GW_FMA)                                   \
+				}                                                          \
+				PL8_EACH(GW_STORE)                                         \
+			}                                                                  \
+		}                                                                          \
+	}                                                                                  \
 }
+CONV_GRID_WEIGHT(conv_grid_weight, 2, 8)
+/* conv_grid_weight64, for OCp a multiple of 64: a work-item takes 64
+ * output channels (four vectors) and blocks of 6 input channels, so per position
+ * 4 vectors of dyt and 6 floats of xq feed 24 FMAs (10 loads where the
+ * 32-channel kernel takes 15 for as many).  Kernel time with
+ * TOMOGAN_CL_TIMING=1 build/bench_conv, two runs alternating with
+ * conv_grid_weight: D s2 64->64 25.3-25.6 -> 20.0-20.5 ms, D s2 128->128
+ * 22.0-24.3 -> 18.9-19.7, G 64->64 36.5-38.9 -> 32.6-32.9, D 64->128
+ * 37.2-38.8 -> 33.6-35.9, G 128->64 73.1-75.5 -> 68.1-71.0; chunks of
+ * 64 positions instead of 128 ran slower (D s2 64->64 25.8-26.3 ms).
+ * Channels past C read the last one and are not stored. */
+CONV_GRID_WEIGHT(conv_grid_weight64, 4, 6)
 
 /* dw [OC, C, KK] += the sum over p < NP of part [p, KK, C, OCp]
  * (conv_grid_weight).  One work-item per element of a part: dimension 0

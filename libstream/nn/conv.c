@@ -919,7 +919,7 @@ static int grid_weight_ok(const nn_ctx *ctx, const nn_conv2d *g)
 }
 
 /* Parts of conv_grid_weight over N grid positions with ob blocks of 32
- * output channels: enough work-items to share out among the cores, each
+ * (conv_grid_weight64: 64) output channels: enough work-items to share out among the cores, each
  * of at least GRID_WEIGHT_SPAN positions (conv_grid_weight_add reads
  * every part whole: with 64 parts of SRCNN 9-5-5's 5x5 64->32 layer at
  * 16 x 33^2 it took 2.2 ms against the kernel's 9.6). */
@@ -936,7 +936,9 @@ static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 	shift_geom s;
 	shift_plan_oc(ctx, g, OCp, &s);
 	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
-	const size_t ob = (size_t)OCp / 32, nw = (size_t)KK * g->C * OCp;
+	/* blocks of 64 output channels where OCp allows (conv_grid_weight64) */
+	const int wide = OCp % 64 == 0;
+	const size_t ob = (size_t)OCp / (wide ? 64 : 32), nw = (size_t)KK * g->C * OCp;
 	const size_t np0 = grid_parts(ob, (size_t)(s.G - 1) * s.pl + s.N);
 	const size_t dtn = (size_t)s.G * s.pl * OCp;
 	cl_mem m;
@@ -945,7 +947,8 @@ static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 		return st;
 	nn_buf part = nn_buf_of(m, 0), dyt = nn_at(part, np0 * nw), xq = nn_at(dyt, dtn);
 	cl_kernel ek = nn_kernel(ctx, CONV, "embed_channels_last");
-	cl_kernel wk = ek ? nn_kernel(ctx, CONV, "conv_grid_weight") : NULL;
+	const char *wname = wide ? "conv_grid_weight64" : "conv_grid_weight";
+	cl_kernel wk = ek ? nn_kernel(ctx, CONV, wname) : NULL;
 	cl_kernel ak = wk ? nn_kernel(ctx, CONV, "conv_grid_weight_add") : NULL;
 	if (!ak)
 		return ctx->status;
@@ -977,8 +980,7 @@ static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 		for (int i = 0; i < 15; i++)
 			nn_arg_int(&a, v[i]);
 		const size_t global[3] = { ob, np, 1 }, local[3] = { 1, 1, 1 };
-		st = nn_launch3(ctx, wk, "conv_grid_weight", nn_args_end(&a, "conv_grid_weight"), global,
-		                local);
+		st = nn_launch3(ctx, wk, wname, nn_args_end(&a, wname), global, local);
 		if (st != TG_CL_OK)
 			break;
 		nn_args_begin(&a, ak);

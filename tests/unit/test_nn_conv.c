@@ -319,6 +319,13 @@ static const conv_case cases[] = {
 	  0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 s2 p(140,3) shifted, planes (padding far beyond the kernel)", 1, 8, 4, 5, 8, 3,
 	  3, 2, 2, 140, 3, 0, 0, 1, 0, 0 },
+	/* weight gradients by conv_grid_weight64 (OC rounded up to 32 is a
+	 * multiple of 64: 40 -> 64, 100 -> 128), input channels in blocks of
+	 * 6 with a partial last block (9, 13) */
+	{ "conv2d 3x3 s1 p1 shifted, planes, 40 output channels", 2, 9, 7, 20, 40, 3, 3, 1, 1, 1, 1,
+	  0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p1 shifted, planes, 100 output channels", 2, 13, 9, 18, 100, 3, 3, 2, 2, 1,
+	  1, 0, 0, 1, 0, 0 },
 	/* output heights whose last group of three rows (planes_rows) holds
 	 * one row (13) and two (11, also the phases of the data gradient) */
 	{ "conv2d 3x3 s1 p1 shifted, planes, 13 rows", 2, 9, 13, 18, 12, 3, 3, 1, 1, 1, 1, 0, 0, 1,
