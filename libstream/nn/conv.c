@@ -919,10 +919,11 @@ static int grid_weight_ok(const nn_ctx *ctx, const nn_conv2d *g)
 }
 
 /* Parts of conv_grid_weight over N grid positions with ob blocks of 32
- * (conv_grid_weight64: 64) output channels: enough work-items to share out among the cores, each
- * of at least GRID_WEIGHT_SPAN positions (conv_grid_weight_add reads
- * every part whole: with 64 parts of SRCNN 9-5-5's 5x5 64->32 layer at
- * 16 x 33^2 it took 2.2 ms against the kernel's 9.6). */
+ * (conv_grid_weight64: 64) output channels: enough work-items to share
+ * out among the cores, each of at least GRID_WEIGHT_SPAN positions
+ * (conv_grid_weight_add reads every part whole: with 64 parts of SRCNN
+ * 9-5-5's 5x5 64->32 layer at 16 x 33^2 it took 2.2 ms against the
+ * kernel's 9.6). */
 static size_t grid_parts(size_t ob, size_t N)
 {
 	size_t np = GRID_WEIGHT_ITEMS / ob, most = N / GRID_WEIGHT_SPAN;
