@@ -809,11 +809,11 @@ __kernel void conv_c1_pair_forward(__global float *y, ulong yo, __global const f
  * weight broadcasts for 8R FMAs (with one row and 16 channels, 17 loads
  * for 16 FMAs, it ran 15-20% slower; three rows, 11 loads for 24 FMAs,
  * run 5-10% faster than two where OH wastes few rows: nn/conv.c's
- * planes_rows).  nn/conv.c sends
- * it convolutions of up to 128 input channels only: with 256 and 512 (the
- * 256x256 generator) it reached half the GEMMs' speed, also with the
- * channels in blocks of 16-64 per pass over the taps.  The weights
- * wt [KH*KW, C, OC] (+ 16 floats of slack) of a tap and input channel are
+ * planes_rows).  nn/conv.c sends it convolutions of up to 128 input
+ * channels only: with 256 and 512 (the 256x256 generator) it reached
+ * half the GEMMs' speed, also with the channels in blocks of 16-64 per
+ * pass over the taps.  The weights wt [KH*KW, C, OC] (+ 16 floats of
+ * slack) of a tap and input channel are
  * contiguous over the output channels.  Lanes past OW read up to 15
  * floats past their row and are not stored, nor are rows past OH, whose
  * loads run up to two rows past the plane (xq has 2*Wq + 16 floats of
@@ -2038,9 +2038,9 @@ __kernel void NAME(__global float *part, ulong po, __global const float *dyt, ul
 }
 CONV_GRID_WEIGHT(conv_grid_weight, 2, 8)
 /* conv_grid_weight64, for OCp a multiple of 64: a work-item takes 64
- * output channels (four vectors) and blocks of 6 input channels, so per position
- * 4 vectors of dyt and 6 floats of xq feed 24 FMAs (10 loads where the
- * 32-channel kernel takes 15 for as many).  Kernel time with
+ * output channels (four vectors) and blocks of 6 input channels, so per
+ * position 4 vectors of dyt and 6 floats of xq feed 24 FMAs (10 loads
+ * where the 32-channel kernel takes 15 for as many).  Kernel time with
  * TOMOGAN_CL_TIMING=1 build/bench_conv, two runs alternating with
  * conv_grid_weight: D s2 64->64 25.3-25.6 -> 20.0-20.5 ms, D s2 128->128
  * 22.0-24.3 -> 18.9-19.7, G 64->64 36.5-38.9 -> 32.6-32.9, D 64->128
