@@ -892,6 +892,78 @@ __kernel void NAME(__global float *y, ulong yo, __global const float *xq, ulong 
 CONV_PLANES_FORWARD(conv_planes_forward, 2)
 CONV_PLANES_FORWARD(conv_planes_forward3, 3)
 
+/* y [B, OC, OH, OW] = act(w * x (+ b if has_b)) for a 3x3 conv of stride 2
+ * and padding 1 straight from x [B, C, H, W] with W = 2*OW and OW a
+ * multiple of 16 (nn/conv.c's s2_direct_ok), without the copy into phase
+ * planes that conv_planes_forward needs.  Output columns col0..col0+15 of
+ * kernel row kh read input columns 2*col0 - 1 + kw + 2j: the 32 floats
+ * from 2*col0, two aligned loads, hold kw = 1 in their even lanes and
+ * kw = 2 in their odd ones, and kw = 0 is kw = 2 moved up a lane behind
+ * column 2*col0 - 1 (0 at col0 = 0): three two-source shuffles (one
+ * vpermt2ps each; OpenCL's .even/.odd and shuffle2 compiled to 4-20
+ * instructions) per input row for the 24 FMAs of its 3 taps and 8
+ * channels.  A work-item computes 16 columns of two output rows for 8
+ * output channels, as conv_planes_forward; input rows outside the image
+ * contribute nothing.  Three rows (24 accumulators and 9 vectors) spilled
+ * and ran slower: bench_conv -l "D conv 3x3 s2 64->64", TOMOGAN_CL_TIMING=1,
+ * 31.6 ms a forward against 23.3-24.2 for two rows, or 25.3 with the rows'
+ * FMAs one row after another.  The weights wt [9, C, OC] (+ 16 floats of
+ * slack) as conv_planes_forward's.  Dimension 0 over the blocks of 8
+ * output channels, 1 over the 16-column vectors of a row, 2 over B times
+ * the pairs of rows. */
+#define S2_ROW(v, ok, p)                                                             \
+	float16 v##1, v##2, v##0;                                                    \
+	if (ok) {                                                                    \
+		float16 A_ = vload16(0, p), B_ = vload16(0, p + 16);                 \
+		v##1 = __builtin_shufflevector(A_, B_, 0, 2, 4, 6, 8, 10, 12, 14, 16, \
+		                               18, 20, 22, 24, 26, 28, 30);          \
+		v##2 = __builtin_shufflevector(A_, B_, 1, 3, 5, 7, 9, 11, 13, 15, 17, \
+		                               19, 21, 23, 25, 27, 29, 31);          \
+		v##0 = __builtin_shufflevector((float16)(col0 > 0 ? p[-1] : 0.0f),   \
+		                               v##2, 15, 16, 17, 18, 19, 20, 21, 22, \
+		                               23, 24, 25, 26, 27, 28, 29, 30);      \
+	} else {                                                                     \
+		v##0 = v##1 = v##2 = (float16)(0.0f);                                \
+	}
+#define S2_TAP(kw)                                                                   \
+	{                                                                            \
+		__global const float *wk = wc + (size_t)(kw) * tap;                  \
+		float16 v = e##kw, u = f##kw, t = v;                                 \
+		PL8_EACH(PLR_FMA)                                                    \
+	}
+__kernel void conv_s2_forward(__global float *y, ulong yo, __global const float *x, ulong xo,
+                              __global const float *wt, ulong wo, __global const float *b,
+                              ulong bo, int has_b, int OC, int C, int H, int W, int OH, int OW,
+                              int act, float slope)
+{
+	const int R = 2;
+	int oc0 = (int)get_global_id(0) * 8, col0 = (int)get_global_id(1) * 16;
+	int z = get_global_id(2), nrp = (OH + 1) / 2;
+	int n = z / nrp, oh = (z - n * nrp) * 2;
+	if (col0 >= OW || oc0 >= OC)
+		return;
+	size_t plane = (size_t)H * W, tap = (size_t)C * OC;
+	PL8_EACH(PLR_INIT)
+	for (int kh = 0; kh < 3; kh++) {
+		int i0 = 2 * oh + kh - 1, i1 = i0 + 2;
+		int ok0 = i0 >= 0 && i0 < H, ok1 = i1 < H;
+		__global const float *p0 = x + xo + (size_t)n * C * plane + 2 * col0;
+		__global const float *p1 = p0 + (size_t)(ok1 ? i1 : 0) * W;
+		p0 += (size_t)(ok0 ? i0 : 0) * W;
+		__global const float *wc = wt + wo + (size_t)kh * 3 * tap + oc0;
+		for (int c = 0; c < C; c++, p0 += plane, p1 += plane, wc += OC) {
+			S2_ROW(e, ok0, p0)
+			S2_ROW(f, ok1, p1)
+			S2_TAP(0)
+			S2_TAP(1)
+			S2_TAP(2)
+		}
+	}
+	int nl = 16;
+	__global float *out = y + yo + ((size_t)(n * OC + oc0) * OH + oh) * OW + col0;
+	PL8_EACH(PLR_STORE)
+}
+
 /* y [B, OC, S] = act(w * x (+ b if has_b)) for a 1x1 conv (stride 1, no
  * padding) of x [B, C, S], S = H*W taken as one row per channel, the
  * weights wt [C, OC] (+ 16 floats of slack).  A work-item computes 8

@@ -106,6 +106,10 @@ typedef struct nn_ctx {
 	int planes_rows;    /* conv: output rows per work-item of the planes
 	                       kernel, 2 or 3 (0, the default: chosen by the
 	                       output height) */
+	int s2_direct;      /* conv: the planes forward of 3x3 stride-2 convs with
+	                       padding 1 and W = 2*OW, OW a multiple of 16,
+	                       straight from x without phase planes (1, default)
+	                       or from the planes (0) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048; nn_ctx_init

@@ -468,6 +468,17 @@ static const conv_case cases[] = {
 	  2, 4, 3, 0, 0, 1, 0, 0 },
 	{ "conv_transpose2d 4x4 s2 p1, phases", 2, 16, 9, 11, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 0 },
 	{ "conv_transpose2d 3x3 s2 p1 op1, phases", 2, 12, 7, 10, 9, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0 },
+	/* 3x3 stride 2 padding 1 with W = 2*OW a multiple of 32: the forward
+	 * straight from x (conv_s2_forward, pairs of output rows): odd
+	 * heights, where the last kernel row of the last output row lies
+	 * below the image (11: that row is the second of a pair; 21: the
+	 * first, alone), two vectors a row, 16 rows, OC not a multiple of 8 */
+	{ "conv2d 3x3 s2 p1 shifted, planes, from x, odd height", 2, 9, 11, 32, 20, 3, 3, 2, 2, 1,
+	  1, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p1 shifted, planes, from x, 11 rows, no bias", 3, 8, 21, 64, 8, 3, 3, 2, 2,
+	  1, 1, 0, 0, 0, 0, 0 },
+	{ "conv2d 3x3 s2 p1 shifted, planes, from x, 16 rows", 1, 16, 32, 32, 13, 3, 3, 2, 2, 1, 1,
+	  0, 0, 1, 0, 0 },
 };
 
 /* ---- a one-input-channel conv and a 1x1 conv in one pass ---- */
@@ -635,6 +646,15 @@ int main(void)
 			}
 	}
 	ctx->planes_rows = 0;
+	/* The stride-2 cases that conv_s2_forward takes, from the phase planes
+	 * instead (ctx->s2_direct 0). */
+	ctx->s2_direct = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (strstr(cases[i].name, "from x")) {
+			run_conv(ctx, &cases[i], 4096);
+			run_act(ctx, &cases[i], NN_ACT_LEAKY);
+		}
+	ctx->s2_direct = 1;
 	/* SRCNN 9-1-5's first two layers in one pass. */
 	pair_case(ctx, 2, 19, 37, 64, 9, 4, 32, 1, NN_ACT_RELU);
 	pair_case(ctx, 1, 40, 70, 64, 9, 4, 32, 1, NN_ACT_RELU);
