@@ -409,6 +409,27 @@ __kernel void taps_major(__global float *wt, ulong wto, __global const float *w,
 	wt[wto + j] = w[wo + i];
 }
 
+/* wt = w [OC, C, KK] by blocks of OB channels: blocks of output channels,
+ * wt [ceil(OC / OB), C, KK, OB], or with over_c of input channels, wt
+ * [ceil(C / OB), OC, KK, OB]; the channels past the last repeat it.  The
+ * weights that one work-item of conv_s2_forward (or conv_s2_data) takes
+ * per input (output) channel are then contiguous: 288 (216) bytes where
+ * the [KK, OC, C] layout spread them over 9 cache lines (conv_s2_data,
+ * bench_conv -l "D conv 3x3 s2 128->128", TOMOGAN_CL_TIMING=1: 28.5 ->
+ * 16.8 ms a call).  One work-item per element of wt. */
+__kernel void taps_blocked(__global float *wt, ulong wto, __global const float *w, ulong wo,
+                           int OC, int C, int KK, int OB, int over_c)
+{
+	int A = over_c ? C : OC, Bd = over_c ? OC : C, NB = (A + OB - 1) / OB;
+	int i = get_global_id(0);
+	if (i >= NB * Bd * KK * OB)
+		return;
+	int j = i % OB, r = i / OB, k = r % KK, q = r / KK, bd = q % Bd, ab = q / Bd;
+	int a = min(ab * OB + j, A - 1);
+	int oc = over_c ? bd : a, c = over_c ? a : bd;
+	wt[wto + i] = w[wo + ((size_t)oc * C + c) * KK + k];
+}
+
 /* dw [OC, C, KK] += dwt [KK, OC, C].  One work-item per element of dw. */
 __kernel void taps_accumulate(__global float *dw, ulong dwo, __global const float *dwt,
                               ulong dto, int OC, int C, int KK)
@@ -907,8 +928,10 @@ CONV_PLANES_FORWARD(conv_planes_forward3, 3)
  * contribute nothing.  Three rows (24 accumulators and 9 vectors) spilled
  * and ran slower: bench_conv -l "D conv 3x3 s2 64->64", TOMOGAN_CL_TIMING=1,
  * 31.6 ms a forward against 23.3-24.2 for two rows, or 25.3 with the rows'
- * FMAs one row after another.  The weights wt [9, C, OC] (+ 16 floats of
- * slack) as conv_planes_forward's.  Dimension 0 over the blocks of 8
+ * FMAs one row after another.  The weights wt [ceil(OC / 8), C, 9, 8]
+ * (taps_blocked; with conv_planes_forward's [9, C, OC] the forward took
+ * about as long: 23.3-24.2 ms against 23.0, and 19.0 both for "D conv
+ * 3x3 s2 128->128").  Dimension 0 over the blocks of 8
  * output channels, 1 over the 16-column vectors of a row, 2 over B times
  * the pairs of rows. */
 #define S2_ROW(v, ok, p)                                                             \
@@ -927,7 +950,7 @@ CONV_PLANES_FORWARD(conv_planes_forward3, 3)
 	}
 #define S2_TAP(kw)                                                                   \
 	{                                                                            \
-		__global const float *wk = wc + (size_t)(kw) * tap;                  \
+		__global const float *wk = wc + (kw) * 8;                            \
 		float16 v = e##kw, u = f##kw, t = v;                                 \
 		PL8_EACH(PLR_FMA)                                                    \
 	}
@@ -942,7 +965,7 @@ __kernel void conv_s2_forward(__global float *y, ulong yo, __global const float 
 	int n = z / nrp, oh = (z - n * nrp) * 2;
 	if (col0 >= OW || oc0 >= OC)
 		return;
-	size_t plane = (size_t)H * W, tap = (size_t)C * OC;
+	size_t plane = (size_t)H * W;
 	PL8_EACH(PLR_INIT)
 	for (int kh = 0; kh < 3; kh++) {
 		int i0 = 2 * oh + kh - 1, i1 = i0 + 2;
@@ -950,8 +973,8 @@ __kernel void conv_s2_forward(__global float *y, ulong yo, __global const float 
 		__global const float *p0 = x + xo + (size_t)n * C * plane + 2 * col0;
 		__global const float *p1 = p0 + (size_t)(ok1 ? i1 : 0) * W;
 		p0 += (size_t)(ok0 ? i0 : 0) * W;
-		__global const float *wc = wt + wo + (size_t)kh * 3 * tap + oc0;
-		for (int c = 0; c < C; c++, p0 += plane, p1 += plane, wc += OC) {
+		__global const float *wc = wt + wo + (size_t)oc0 * C * 9 + kh * 24;
+		for (int c = 0; c < C; c++, p0 += plane, p1 += plane, wc += 72) {
 			S2_ROW(e, ok0, p0)
 			S2_ROW(f, ok1, p1)
 			S2_TAP(0)
@@ -962,6 +985,80 @@ __kernel void conv_s2_forward(__global float *y, ulong yo, __global const float 
 	int nl = 16;
 	__global float *out = y + yo + ((size_t)(n * OC + oc0) * OH + oh) * OW + col0;
 	PL8_EACH(PLR_STORE)
+}
+
+/* dx [B, C, H, W] = the data gradient of the 3x3 conv of stride 2 and
+ * padding 1 that conv_s2_forward runs (W = 2*OW, OW a multiple of 16; H
+ * is 2*OH or 2*OH - 1), from dy [B, OC, OH, OW] and the taps wt [9, OC,
+ * C] regrouped by taps_blocked (over_c), in one pass without phase
+ * planes.  Pixel
+ * (2i + a, 2j + b) takes dy (i, j) through tap (1 + a, 1 + b), and for
+ * a = 1 or b = 1 also dy (i + 1, j) through (0, 1 + b) and dy (i, j + 1)
+ * through (1 + a, 0), and dy (i + 1, j + 1) through (0, 0) at a = b = 1:
+ * nine taps for the four pixels (2i..2i+1, 2j..2j+1).  A work-item
+ * computes 16 such cells (32 columns of two rows) for SD_CB channels: per
+ * output channel of the conv, the vectors dy (i, j0..), its next column
+ * (a lane shift), and the same of row i + 1 feed 9*SD_CB FMAs, 4*SD_CB
+ * accumulators, whose even and odd columns are interleaved on the store.
+ * Channels past C take the last one's weights and are not stored.
+ * Dimension 0 over the blocks of SD_CB channels, 1 over the 16-column
+ * vectors of a dy row, 2 over B times OH. */
+#define SD_CB 6
+#define SD_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define SD_INIT(j)                                                                  \
+	float16 ee##j = (float16)(0.0f), eo##j = ee##j, oe##j = ee##j, oo##j = ee##j;
+#define SD_W(k, j) (float16)(wk[(k) * SD_CB + j])
+#define SD_FMA(j)                                                                   \
+	ee##j = fma(SD_W(4, j), a, ee##j);                                          \
+	eo##j = fma(SD_W(5, j), a, eo##j);                                          \
+	eo##j = fma(SD_W(3, j), an, eo##j);                                         \
+	oe##j = fma(SD_W(7, j), a, oe##j);                                          \
+	oe##j = fma(SD_W(1, j), b, oe##j);                                          \
+	oo##j = fma(SD_W(8, j), a, oo##j);                                          \
+	oo##j = fma(SD_W(6, j), an, oo##j);                                         \
+	oo##j = fma(SD_W(2, j), b, oo##j);                                          \
+	oo##j = fma(SD_W(0, j), bn, oo##j);
+#define SD_LO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define SD_HI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#define SD_STORE(j)                                                                 \
+	if (c0 + j < C) {                                                           \
+		__global float *q = out + (size_t)j * H * W;                        \
+		vstore16(__builtin_shufflevector(ee##j, eo##j, SD_LO), 0, q);       \
+		vstore16(__builtin_shufflevector(ee##j, eo##j, SD_HI), 0, q + 16);  \
+		if (odd) {                                                          \
+			vstore16(__builtin_shufflevector(oe##j, oo##j, SD_LO), 0, q + W); \
+			vstore16(__builtin_shufflevector(oe##j, oo##j, SD_HI), 0,   \
+			         q + W + 16);                                       \
+		}                                                                   \
+	}
+#define SD_NEXT 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+__kernel void conv_s2_data(__global float *dx, ulong dxo, __global const float *dy, ulong dyo,
+                           __global const float *wt, ulong wo, int OC, int C, int H, int W,
+                           int OH, int OW)
+{
+	int c0 = (int)get_global_id(0) * SD_CB, j0 = (int)get_global_id(1) * 16;
+	int z = get_global_id(2), n = z / OH, i = z - n * OH;
+	if (c0 >= C || j0 >= OW)
+		return;
+	/* row i + 1 and column j0 + 16 of dy, where they exist */
+	int down = i + 1 < OH, right = j0 + 16 < OW, odd = 2 * i + 1 < H;
+	size_t dpl = (size_t)OH * OW;
+	__global const float *d0 = dy + dyo + (size_t)n * OC * dpl + (size_t)i * OW + j0;
+	__global const float *d1 = d0 + (down ? OW : 0);
+	__global const float *wk = wt + wo + (size_t)c0 * OC * 9;
+	SD_EACH(SD_INIT)
+	for (int oc = 0; oc < OC; oc++, d0 += dpl, d1 += dpl, wk += 9 * SD_CB) {
+		float16 a = vload16(0, d0), b = (float16)(0.0f);
+		float16 an = __builtin_shufflevector(a, (float16)(right ? d0[16] : 0.0f), SD_NEXT);
+		float16 bn = b;
+		if (down) {
+			b = vload16(0, d1);
+			bn = __builtin_shufflevector(b, (float16)(right ? d1[16] : 0.0f), SD_NEXT);
+		}
+		SD_EACH(SD_FMA)
+	}
+	__global float *out = dx + dxo + ((size_t)(n * C + c0) * H + 2 * i) * W + 2 * j0;
+	SD_EACH(SD_STORE)
 }
 
 /* y [B, OC, S] = act(w * x (+ b if has_b)) for a 1x1 conv (stride 1, no
@@ -2109,6 +2206,70 @@ __kernel void NAME(__global float *part, ulong po, __global const float *dyt, ul
 	}                                                                                  \
 }
 CONV_GRID_WEIGHT(conv_grid_weight, 2, 8)
+/* The weight gradient of the 3x3 stride-2 conv that conv_s2_forward runs
+ * (W = 2*OW), as conv_grid_weight(64) but from x itself instead of its
+ * phase planes (whose copy took 8.8 of the 52 ms of bench_conv's "D conv
+ * 3x3 s2 64->64" backward): part [p, 9, C, OCp] = the sums over the rows
+ * [NR*p/NP, NR*(p+1)/NP) of the NR = G*OH rows of dyt [G, OH, OW, OCp]
+ * (embed_channels_last, no columns past OW).  Tap (kh, kw) of output
+ * pixel (oh, ow) reads x at (2*oh + kh - 1, 2*ow + kw - 1): rows outside
+ * the image are skipped, and so is column 0 at kw = 0; the rest is
+ * inside, so the loop over a row's positions checks nothing.  A chunk of
+ * GW_CHUNK / OW rows stays in L1 over the channel blocks and taps, as in
+ * conv_grid_weight. */
+#define SW_INIT(j)                                                                  \
+	int in##j = !first && c0 + j < C && j < CB;                                 \
+	float16 a##j = in##j ? vload16(0, out + j * OCp) : (float16)(0.0f);         \
+	float16 b##j = in##j ? vload16(0, out + j * OCp + 16) : (float16)(0.0f);    \
+	float16 e##j = in##j && V > 2 ? vload16(0, out + j * OCp + 32) : a##j;      \
+	float16 f##j = in##j && V > 2 ? vload16(0, out + j * OCp + 48) : a##j;
+#define SW_ROW(j) __global const float *x##j = xr + (size_t)min(c0 + j, C - 1) * plane;
+#define CONV_S2_WEIGHT(NAME, VECTORS, BLOCK)                                              \
+__kernel void NAME(__global float *part, ulong po, __global const float *dyt, ulong dto,   \
+                   __global const float *x, ulong xo, int C, int OCp, int H, int W, int OH, \
+                   int OW, int NR, int NP)                                                 \
+{                                                                                          \
+	const int V = VECTORS, CB = BLOCK;                                                 \
+	int o0 = (int)get_global_id(0) * 16 * V, p = get_global_id(1);                     \
+	int r0 = (int)((long)NR * p / NP), r1 = (int)((long)NR * (p + 1) / NP);            \
+	int CR = max(1, GW_CHUNK / OW);                                                    \
+	size_t plane = (size_t)H * W;                                                      \
+	__global float *pp = part + po + (size_t)p * 9 * C * OCp + o0;                     \
+	for (int r = r0; r < r1; r += CR) {                                                \
+		int rn = min(CR, r1 - r), first = r == r0;                                 \
+		__global const float *d = dyt + dto + (size_t)r * OW * OCp + o0;           \
+		for (int c0 = 0; c0 < C; c0 += CB) {                                       \
+			for (int k = 0; k < 9; k++) {                                      \
+				int kh = k / 3, kw = k - kh * 3;                           \
+				__global float *out = pp + ((size_t)k * C + c0) * OCp;     \
+				PL8_EACH(SW_INIT)                                          \
+				for (int q = 0; q < rn; q++) {                             \
+					int n = (r + q) / OH, oh = r + q - n * OH;         \
+					int ih = 2 * oh + kh - 1;                          \
+					if (ih < 0 || ih >= H)                             \
+						continue;                                  \
+					__global const float *xr = x + xo +                \
+						((size_t)n * C * H + ih) * W + kw - 1;     \
+					PL8_EACH(SW_ROW)                                   \
+					__global const float *dq = d + (size_t)q * OW * OCp; \
+					for (int t = kw == 0 ? 2 : 0; t < 2 * OW; t += 2) { \
+						__global const float *dt =                 \
+							dq + (size_t)(t / 2) * OCp;        \
+						float16 d0 = vload16(0, dt);               \
+						float16 d1 = vload16(0, dt + 16);          \
+						float16 d2 = V > 2 ? vload16(0, dt + 32) : d0; \
+						float16 d3 = V > 2 ? vload16(0, dt + 48) : d0; \
+						PL8_EACH(GW_FMA)                           \
+					}                                                  \
+				}                                                          \
+				PL8_EACH(GW_STORE)                                         \
+			}                                                                  \
+		}                                                                          \
+	}                                                                                  \
+}
+CONV_S2_WEIGHT(conv_s2_weight, 2, 8)
+CONV_S2_WEIGHT(conv_s2_weight64, 4, 6)
+
 /* conv_grid_weight64, for OCp a multiple of 64: a work-item takes 64
  * output channels (four vectors) and blocks of 6 input channels, so per
  * position 4 vectors of dyt and 6 floats of xq feed 24 FMAs (10 loads

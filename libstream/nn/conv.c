@@ -412,7 +412,15 @@ static int is_pointwise(const nn_conv2d *g)
  * the shifted forward of dy with the flipped weights; other strides run
  * one stride-1 conv of dy per phase of dx (phase_data_gradient) or,
  * beyond conv_planes_forward's reach, the adjoint, dxq_k [C, N] +=
- * W_k^T dy_grid, then gather dx from the phase planes. */
+ * W_k^T dy_grid, then gather dx from the phase planes.
+ * The 3x3 convs of stride 2 and padding 1 on rows twice as wide as the
+ * output's, a multiple of 16 (s2_direct_ok: the critics' downsampling
+ * layers), skip the phase planes in all three passes: conv_s2_forward
+ * deinterleaves x's rows in registers, conv_s2_data computes dx's four
+ * phases in one pass and interleaves them on the store, conv_s2_weight
+ * reads x at stride 2.  bench_conv, fwd+bwd in GFLOP/s, before -> after
+ * (2026-12-06, one run each, sgemm 321-330): D s2 64->64 143.8 -> 226.2,
+ * 64->128 173.5 -> 278.9, 128->128 170.5 -> 255.7. */
 
 /* Images with fewer grid positions run one GEMM per tap for the group. */
 #define SHIFT_MERGE_N 2048
@@ -552,6 +560,27 @@ static int taps_cm(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int 
 	return nn_launch1(ctx, k, "taps_major", nn_args_end(&a, "taps_major"), (size_t)OC * C * KK);
 }
 
+/* wt = w [OC, C, KK] by blocks of OB output channels, [ceil(OC / OB), C,
+ * KK, OB], or with over_c of input channels, [ceil(C / OB), OC, KK, OB]
+ * (taps_blocked in nn_conv.cl). */
+static int taps_blocked(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int OB,
+                        int over_c)
+{
+	cl_kernel k = nn_kernel(ctx, CONV, "taps_blocked");
+	if (!k)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, wt);
+	nn_arg_buf(&a, w);
+	const int v[5] = { OC, C, KK, OB, over_c };
+	for (int i = 0; i < 5; i++)
+		nn_arg_int(&a, v[i]);
+	size_t A = over_c ? C : OC, Bd = over_c ? OC : C;
+	return nn_launch1(ctx, k, "taps_blocked", nn_args_end(&a, "taps_blocked"),
+	                  (A + OB - 1) / OB * OB * Bd * KK);
+}
+
 static int taps(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int flip)
 {
 	return taps_cm(ctx, wt, w, OC, C, KK, flip, 0);
@@ -660,10 +689,17 @@ static int s2_direct_ok(const nn_ctx *ctx, const nn_conv2d *g)
  * says); wt as planes_forward's.  bench_conv -l "D conv 3x3 s2 64->64",
  * forward 29.0-31.6 -> 23.5-23.7 ms (the copy into the phase planes took
  * 8 ms of it). */
-static int s2_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf wt,
+static int s2_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
                       nn_buf b, int act, float slope)
 {
 	const char *name = "conv_s2_forward";
+	cl_mem wm;
+	int st = nn_scratch_aux(ctx, ((size_t)g->OC + 7) / 8 * 8 * g->C * 9, &wm);
+	nn_buf wt = nn_buf_of(wm, 0);
+	if (st == TG_CL_OK)
+		st = taps_blocked(ctx, wt, w, g->OC, g->C, 9, 8, 0);
+	if (st != TG_CL_OK)
+		return st;
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
@@ -756,6 +792,8 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
                            int flip, nn_buf b, int act, float slope)
 {
 	const int KK = g->KH * g->KW, planes = planes_ok(ctx, g);
+	if (planes && !flip && s2_direct_ok(ctx, g))
+		return s2_forward(ctx, g, y, x, w, b, act, slope);
 	shift_geom s;
 	shift_plan(ctx, g, &s);
 	cl_mem wm;
@@ -765,8 +803,6 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 		st = taps_of(ctx, wt, w, g, flip, planes);
 	if (st != TG_CL_OK)
 		return st;
-	if (planes && !flip && s2_direct_ok(ctx, g))
-		return s2_forward(ctx, g, y, x, wt, b, act, slope);
 	if (planes)
 		return planes_forward(ctx, g, &s, y, x, wt, b, act, slope);
 	/* Small images: one GEMM per tap over the whole group (output grid
@@ -968,8 +1004,69 @@ static size_t grid_parts(size_t ob, size_t N)
 	return np < 1 ? 1 : np;
 }
 
+/* dw += the weight gradient of the 3x3 stride-2 conv g (s2_direct_ok) by
+ * conv_s2_weight(64) on x itself: dy with the channels last for a group
+ * of images at a time, the parts' sums, then conv_grid_weight_add. */
+static int s2_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x)
+{
+	const int OCp = (g->OC + 31) / 32 * 32, wide = OCp % 64 == 0;
+	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
+	const size_t ohw = (size_t)g->OH * g->OW, ob = (size_t)OCp / (wide ? 64 : 32);
+	const size_t nw = (size_t)9 * g->C * OCp;
+	const int G = group_images(ctx, ohw * OCp, g->B);
+	const size_t np0 = grid_parts(ob, (size_t)G * ohw);
+	cl_mem m;
+	int st = nn_scratch(ctx, np0 * nw + (size_t)G * ohw * OCp, &m);
+	if (st != TG_CL_OK)
+		return st;
+	nn_buf part = nn_buf_of(m, 0), dyt = nn_at(part, np0 * nw);
+	const char *wname = wide ? "conv_s2_weight64" : "conv_s2_weight";
+	cl_kernel ek = nn_kernel(ctx, CONV, "embed_channels_last");
+	cl_kernel wk = ek ? nn_kernel(ctx, CONV, wname) : NULL;
+	cl_kernel ak = wk ? nn_kernel(ctx, CONV, "conv_grid_weight_add") : NULL;
+	if (!ak)
+		return ctx->status;
+	for (int n0 = 0; n0 < g->B && st == TG_CL_OK; n0 += G) {
+		int gn = g->B - n0 < G ? g->B - n0 : G;
+		size_t np = grid_parts(ob, (size_t)gn * ohw);
+		nn_args a;
+		nn_args_begin(&a, ek);
+		nn_arg_buf(&a, dyt);
+		nn_arg_buf(&a, nn_at(dy, n0 * ocohw));
+		const int e[6] = { g->OC, g->OH, g->OW, g->OH, g->OW, OCp };
+		for (int i = 0; i < 6; i++)
+			nn_arg_int(&a, e[i]);
+		st = nn_launch2(ctx, ek, "embed_channels_last", nn_args_end(&a, "embed_channels_last"),
+		                (size_t)g->OH, (size_t)gn);
+		if (st != TG_CL_OK)
+			break;
+		nn_args_begin(&a, wk);
+		nn_arg_buf(&a, part);
+		nn_arg_buf(&a, dyt);
+		nn_arg_buf(&a, nn_at(x, n0 * chw));
+		const int v[8] = { g->C, OCp, g->H, g->W, g->OH, g->OW, gn * g->OH, (int)np };
+		for (int i = 0; i < 8; i++)
+			nn_arg_int(&a, v[i]);
+		const size_t global[3] = { ob, np, 1 }, local[3] = { 1, 1, 1 };
+		st = nn_launch3(ctx, wk, wname, nn_args_end(&a, wname), global, local);
+		if (st != TG_CL_OK)
+			break;
+		nn_args_begin(&a, ak);
+		nn_arg_buf(&a, dw);
+		nn_arg_buf(&a, part);
+		const int u[5] = { g->OC, g->C, 9, OCp, (int)np };
+		for (int i = 0; i < 5; i++)
+			nn_arg_int(&a, u[i]);
+		st = nn_launch1(ctx, ak, "conv_grid_weight_add", nn_args_end(&a, "conv_grid_weight_add"),
+		                nw);
+	}
+	return st;
+}
+
 static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x)
 {
+	if (planes_ok(ctx, g) && s2_direct_ok(ctx, g))
+		return s2_weight(ctx, g, dw, dy, x);
 	const int OCp = (g->OC + 31) / 32 * 32, KK = g->KH * g->KW;
 	shift_geom s;
 	shift_plan_oc(ctx, g, OCp, &s);
@@ -1738,6 +1835,38 @@ static int phase_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_bu
 	return st;
 }
 
+/* dx = the data gradient of the 3x3 stride-2 conv g (s2_direct_ok) by
+ * conv_s2_data, one launch for the batch, on the taps by blocks of 6
+ * input channels. */
+static int s2_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dy, nn_buf w)
+{
+	const char *name = "conv_s2_data";
+	/* SD_CB (6) channels per work-item (nn_conv.cl) */
+	const size_t nw = (((size_t)g->C + 5) / 6) * g->OC * 9 * 6;
+	cl_mem wm;
+	int st = nn_scratch_aux(ctx, nw, &wm);
+	if (st != TG_CL_OK)
+		return st;
+	nn_buf wt = nn_buf_of(wm, 0);
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	if ((st = taps_blocked(ctx, wt, w, g->OC, g->C, 9, 6, 1)) != TG_CL_OK)
+		return st;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, dx);
+	nn_arg_buf(&a, dy);
+	nn_arg_buf(&a, wt);
+	const int v[6] = { g->OC, g->C, g->H, g->W, g->OH, g->OW };
+	for (int i = 0; i < 6; i++)
+		nn_arg_int(&a, v[i]);
+	const size_t global[3] = { ((size_t)g->C + 5) / 6, (size_t)g->OW / 16,
+	                           (size_t)g->B * g->OH };
+	const size_t local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+}
+
 int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn_buf db,
                        nn_buf dy, nn_buf x, nn_buf w)
 {
@@ -1826,7 +1955,8 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 		dx = NN_NONE;
 	}
 	if (nn_has(dx) && phase_dx_ok(ctx, g)) {
-		st = phase_data_gradient(ctx, g, dx, dy, w);
+		st = s2_direct_ok(ctx, g) ? s2_data_gradient(ctx, g, dx, dy, w)
+		                          : phase_data_gradient(ctx, g, dx, dy, w);
 		if (st != TG_CL_OK || !nn_has(dw))
 			return st;
 		dx = NN_NONE;
