@@ -411,14 +411,15 @@ __kernel void taps_major(__global float *wt, ulong wto, __global const float *w,
 
 /* wt = w [OC, C, KK] by blocks of OB channels: blocks of output channels,
  * wt [ceil(OC / OB), C, KK, OB], or with over_c of input channels, wt
- * [ceil(C / OB), OC, KK, OB]; the channels past the last repeat it.  The
+ * [ceil(C / OB), OC, KK, OB]; the channels past the last repeat it; with
+ * flip, tap k holds w's tap KK-1-k (the conv of the data gradient).  The
  * weights that one work-item of conv_s2_forward (or conv_s2_data) takes
  * per input (output) channel are then contiguous: 288 (216) bytes where
  * the [KK, OC, C] layout spread them over 9 cache lines (conv_s2_data,
  * bench_conv -l "D conv 3x3 s2 128->128", TOMOGAN_CL_TIMING=1: 28.5 ->
  * 16.8 ms a call).  One work-item per element of wt. */
 __kernel void taps_blocked(__global float *wt, ulong wto, __global const float *w, ulong wo,
-                           int OC, int C, int KK, int OB, int over_c)
+                           int OC, int C, int KK, int OB, int over_c, int flip)
 {
 	int A = over_c ? C : OC, Bd = over_c ? OC : C, NB = (A + OB - 1) / OB;
 	int i = get_global_id(0);
@@ -427,7 +428,7 @@ __kernel void taps_blocked(__global float *wt, ulong wto, __global const float *
 	int j = i % OB, r = i / OB, k = r % KK, q = r / KK, bd = q % Bd, ab = q / Bd;
 	int a = min(ab * OB + j, A - 1);
 	int oc = over_c ? bd : a, c = over_c ? a : bd;
-	wt[wto + i] = w[wo + ((size_t)oc * C + c) * KK + k];
+	wt[wto + i] = w[wo + ((size_t)oc * C + c) * KK + (flip ? KK - 1 - k : k)];
 }
 
 /* dw [OC, C, KK] += dwt [KK, OC, C].  One work-item per element of dw. */
@@ -981,6 +982,75 @@ __kernel void conv_s2_forward(__global float *y, ulong yo, __global const float 
 			S2_TAP(1)
 			S2_TAP(2)
 		}
+	}
+	int nl = 16;
+	__global float *out = y + yo + ((size_t)(n * OC + oc0) * OH + oh) * OW + col0;
+	PL8_EACH(PLR_STORE)
+}
+
+/* y [B, OC, H, W] = act(w * x (+ b if has_b)) for a 3x3 conv of stride 1
+ * and padding 1 straight from x [B, C, H, W] with W a multiple of 16
+ * (nn/conv.c's s1_direct_ok), without the padded copy that
+ * conv_planes_forward reads.  A work-item computes 16 columns of two
+ * output rows oh, oh + 1 for 8 output channels from the four input rows
+ * oh - 1 .. oh + 2: per input channel, each row is one aligned load, and
+ * its kw = 0 and kw = 2 vectors the same moved a lane (the columns beyond
+ * the vector, col0 - 1 and col0 + 16, read as scalars; 0 outside the
+ * image), so 4 loads, 8 scalars and 8 two-source shuffles serve 144 FMAs
+ * (conv_planes_forward3: 27 unaligned loads, most across two cache
+ * lines, for 216).  The weights wt [ceil(OC / 8), C, 9, 8]
+ * (taps_blocked).  Dimension 0 over the blocks of 8 output channels, 1
+ * over the 16-column vectors of a row, 2 over B times the pairs of rows. */
+#define S1_NEXT 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+#define S1_PREV 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+#define S1_ROW(v, ok, p)                                                             \
+	float16 v##0, v##1, v##2;                                                    \
+	if (ok) {                                                                    \
+		v##1 = vload16(0, p);                                                \
+		v##0 = __builtin_shufflevector((float16)(hl ? p[-1] : 0.0f), v##1,   \
+		                               S1_PREV);                             \
+		v##2 = __builtin_shufflevector(v##1, (float16)(hr ? p[16] : 0.0f),   \
+		                               S1_NEXT);                             \
+	} else {                                                                     \
+		v##0 = v##1 = v##2 = (float16)(0.0f);                                \
+	}
+/* tap (kh, kw): output row oh reads input row oh + kh - 1, oh + 1 the next */
+#define S1_TAP(kh, kw, top, bottom)                                                  \
+	{                                                                            \
+		__global const float *wk = wc + ((kh) * 3 + (kw)) * 8;               \
+		float16 v = top##kw, u = bottom##kw, t = v;                          \
+		PL8_EACH(PLR_FMA)                                                    \
+	}
+#define S1_KH(kh, top, bottom) S1_TAP(kh, 0, top, bottom) S1_TAP(kh, 1, top, bottom) \
+	S1_TAP(kh, 2, top, bottom)
+__kernel void conv_s1_forward(__global float *y, ulong yo, __global const float *x, ulong xo,
+                              __global const float *wt, ulong wo, __global const float *b,
+                              ulong bo, int has_b, int OC, int C, int H, int W, int act,
+                              float slope)
+{
+	const int R = 2, OH = H, OW = W;
+	int oc0 = (int)get_global_id(0) * 8, col0 = (int)get_global_id(1) * 16;
+	int z = get_global_id(2), nrp = (H + 1) / 2;
+	int n = z / nrp, oh = (z - n * nrp) * 2;
+	if (col0 >= W || oc0 >= OC)
+		return;
+	int hl = col0 > 0, hr = col0 + 16 < W;
+	int ok0 = oh >= 1, ok2 = oh + 1 < H, ok3 = oh + 2 < H;
+	size_t plane = (size_t)H * W;
+	__global const float *p1 = x + xo + (size_t)n * C * plane + (size_t)oh * W + col0;
+	__global const float *p0 = ok0 ? p1 - W : p1, *p2 = ok2 ? p1 + W : p1;
+	__global const float *p3 = ok3 ? p1 + 2 * W : p1;
+	__global const float *wc = wt + wo + (size_t)oc0 * C * 9;
+	PL8_EACH(PLR_INIT)
+	for (int c = 0; c < C; c++, p0 += plane, p1 += plane, p2 += plane, p3 += plane,
+	                       wc += 72) {
+		S1_ROW(e, ok0, p0)
+		S1_ROW(f, 1, p1)
+		S1_ROW(g, ok2, p2)
+		S1_ROW(h, ok3, p3)
+		S1_KH(0, e, f)
+		S1_KH(1, f, g)
+		S1_KH(2, g, h)
 	}
 	int nl = 16;
 	__global float *out = y + yo + ((size_t)(n * OC + oc0) * OH + oh) * OW + col0;

@@ -420,7 +420,13 @@ static int is_pointwise(const nn_conv2d *g)
  * phases in one pass and interleaves them on the store, conv_s2_weight
  * reads x at stride 2.  bench_conv, fwd+bwd in GFLOP/s, before -> after
  * (2026-12-06, one run each, sgemm 321-330): D s2 64->64 143.8 -> 226.2,
- * 64->128 173.5 -> 278.9, 128->128 170.5 -> 255.7. */
+ * 64->128 173.5 -> 278.9, 128->128 170.5 -> 255.7.  Likewise the 3x3
+ * stride-1 convs with padding 1 on rows a multiple of 16 wide
+ * (s1_direct_ok) run their forward and their data gradient (the forward
+ * of dy with the flipped weights) by conv_s1_forward straight from x or
+ * dy: bench_conv -l "conv 3x3", forward in ms from the padded planes ->
+ * from x, same build (ctx->s1_direct): G 128->128 92.9 -> 67.1, G
+ * 128->64 177.1 -> 150.2, G 64->64 83.2 -> 75.9, D 64->128 42.3 -> 34.0. */
 
 /* Images with fewer grid positions run one GEMM per tap for the group. */
 #define SHIFT_MERGE_N 2048
@@ -561,10 +567,10 @@ static int taps_cm(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int 
 }
 
 /* wt = w [OC, C, KK] by blocks of OB output channels, [ceil(OC / OB), C,
- * KK, OB], or with over_c of input channels, [ceil(C / OB), OC, KK, OB]
- * (taps_blocked in nn_conv.cl). */
+ * KK, OB], or with over_c of input channels, [ceil(C / OB), OC, KK, OB],
+ * with flip its taps reversed (taps_blocked in nn_conv.cl). */
 static int taps_blocked(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int OB,
-                        int over_c)
+                        int over_c, int flip)
 {
 	cl_kernel k = nn_kernel(ctx, CONV, "taps_blocked");
 	if (!k)
@@ -573,8 +579,8 @@ static int taps_blocked(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK,
 	nn_args_begin(&a, k);
 	nn_arg_buf(&a, wt);
 	nn_arg_buf(&a, w);
-	const int v[5] = { OC, C, KK, OB, over_c };
-	for (int i = 0; i < 5; i++)
+	const int v[6] = { OC, C, KK, OB, over_c, flip };
+	for (int i = 0; i < 6; i++)
 		nn_arg_int(&a, v[i]);
 	size_t A = over_c ? C : OC, Bd = over_c ? OC : C;
 	return nn_launch1(ctx, k, "taps_blocked", nn_args_end(&a, "taps_blocked"),
@@ -697,7 +703,7 @@ static int s2_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	int st = nn_scratch_aux(ctx, ((size_t)g->OC + 7) / 8 * 8 * g->C * 9, &wm);
 	nn_buf wt = nn_buf_of(wm, 0);
 	if (st == TG_CL_OK)
-		st = taps_blocked(ctx, wt, w, g->OC, g->C, 9, 8, 0);
+		st = taps_blocked(ctx, wt, w, g->OC, g->C, 9, 8, 0, 0);
 	if (st != TG_CL_OK)
 		return st;
 	cl_kernel k = nn_kernel(ctx, CONV, name);
@@ -712,6 +718,45 @@ static int s2_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	nn_arg_float(&a, slope);
 	const size_t global[3] = { ((size_t)g->OC + 7) / 8, (size_t)g->OW / 16,
 	                           (size_t)g->B * ((g->OH + 1) / 2) };
+	const size_t local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+}
+
+/* Whether conv_s1_forward takes g (with planes_ok): a 3x3 conv of stride
+ * 1 and padding 1 on rows a multiple of 16 wide. */
+static int s1_direct_ok(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->s1_direct && g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1 &&
+	       g->PH == 1 && g->PW == 1 && g->W % 16 == 0;
+}
+
+/* y = act(conv2d(x) + b) by conv_s1_forward straight from x, one launch
+ * for the batch, for the weights w [OC, C, 3, 3] or, with flip, for the
+ * conv whose flipped weights w [C, OC, 3, 3] are (the data gradient). */
+static int s1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, int flip,
+                      nn_buf b, int act, float slope)
+{
+	const char *name = "conv_s1_forward";
+	cl_mem wm;
+	int st = nn_scratch_aux(ctx, ((size_t)g->OC + 7) / 8 * 8 * g->C * 9, &wm);
+	nn_buf wt = nn_buf_of(wm, 0);
+	if (st == TG_CL_OK)
+		st = flip ? taps_blocked(ctx, wt, w, g->C, g->OC, 9, 8, 1, 1)
+		          : taps_blocked(ctx, wt, w, g->OC, g->C, 9, 8, 0, 0);
+	if (st != TG_CL_OK)
+		return st;
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, k);
+	arg_forward_head(&a, y, x, wt, b);
+	const int v[5] = { g->OC, g->C, g->H, g->W, act };
+	for (int i = 0; i < 5; i++)
+		nn_arg_int(&a, v[i]);
+	nn_arg_float(&a, slope);
+	const size_t global[3] = { ((size_t)g->OC + 7) / 8, (size_t)g->W / 16,
+	                           (size_t)g->B * ((g->H + 1) / 2) };
 	const size_t local[3] = { 1, 1, 1 };
 	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
@@ -794,6 +839,8 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	const int KK = g->KH * g->KW, planes = planes_ok(ctx, g);
 	if (planes && !flip && s2_direct_ok(ctx, g))
 		return s2_forward(ctx, g, y, x, w, b, act, slope);
+	if (planes && s1_direct_ok(ctx, g))
+		return s1_forward(ctx, g, y, x, w, flip, b, act, slope);
 	shift_geom s;
 	shift_plan(ctx, g, &s);
 	cl_mem wm;
@@ -1851,7 +1898,7 @@ static int s2_data_gradient(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
-	if ((st = taps_blocked(ctx, wt, w, g->OC, g->C, 9, 6, 1)) != TG_CL_OK)
+	if ((st = taps_blocked(ctx, wt, w, g->OC, g->C, 9, 6, 1, 0)) != TG_CL_OK)
 		return st;
 	nn_args a;
 	nn_args_begin(&a, k);

@@ -216,7 +216,11 @@ static void run_act_at(nn_ctx *ctx, const conv_case *k, int act)
 	size_t nx = (size_t)k->B * k->C * k->H * k->W, nw = (size_t)k->OC * k->C * k->KH * k->KW;
 	size_t ny = (size_t)k->B * k->OC * g.OH * g.OW;
 	float *x = nn_test_uniform(&rng, nx, -1, 1), *w = nn_test_uniform(&rng, nw, -1, 1);
-	float *b = nn_test_uniform(&rng, k->OC, -1, 1), *y = nn_test_alloc(ny);
+	/* a bias of at most 0.25: with one of up to 1 and few input channels
+	 * every output of a channel could take its sign (a 1x1 conv of 3
+	 * channels once had none positive), leaving a side of the activation
+	 * untested */
+	float *b = nn_test_uniform(&rng, k->OC, -0.25f, 0.25f), *y = nn_test_alloc(ny);
 	nn_ref_conv2d_forward(&g, y, x, w, k->bias ? b : NULL);
 	size_t neg = 0;
 	for (size_t i = 0; i < ny; i++) {
@@ -485,6 +489,16 @@ static const conv_case cases[] = {
 	 * inside an image, 13 input channels in blocks of 6 */
 	{ "conv2d 3x3 s2 p1 shifted, planes, from x, 40 output channels, two parts", 9, 13, 63, 32,
 	  40, 3, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0 },
+	/* 3x3 stride 1 padding 1 on rows a multiple of 16 wide: the forward
+	 * and the data gradient straight from x and dy (conv_s1_forward,
+	 * pairs of rows): an odd height (a last row alone), two vectors a
+	 * row, one row, OC and C not multiples of 8 */
+	{ "conv2d 3x3 s1 p1 shifted, planes, from x, odd height", 2, 9, 7, 32, 20, 3, 3, 1, 1, 1, 1,
+	  0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s1 p1 shifted, planes, from x, 6 rows, no bias", 3, 8, 6, 16, 8, 3, 3, 1, 1,
+	  1, 1, 0, 0, 0, 0, 0 },
+	{ "conv2d 3x3 s1 p1 shifted, planes, from x, one row", 2, 10, 1, 16, 9, 3, 3, 1, 1, 1, 1, 0,
+	  0, 1, 0, 0 },
 };
 
 /* ---- a one-input-channel conv and a 1x1 conv in one pass ---- */
@@ -652,15 +666,15 @@ int main(void)
 			}
 	}
 	ctx->planes_rows = 0;
-	/* The stride-2 cases that conv_s2_forward takes, from the phase planes
-	 * instead (ctx->s2_direct 0). */
-	ctx->s2_direct = 0;
+	/* The cases that conv_s2_* and conv_s1_forward take, from the phase
+	 * planes instead (ctx->s2_direct, ctx->s1_direct 0). */
+	ctx->s2_direct = ctx->s1_direct = 0;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		if (strstr(cases[i].name, "from x")) {
 			run_conv(ctx, &cases[i], 4096);
 			run_act(ctx, &cases[i], NN_ACT_LEAKY);
 		}
-	ctx->s2_direct = 1;
+	ctx->s2_direct = ctx->s1_direct = 1;
 	/* SRCNN 9-1-5's first two layers in one pass. */
 	pair_case(ctx, 2, 19, 37, 64, 9, 4, 32, 1, NN_ACT_RELU);
 	pair_case(ctx, 1, 40, 70, 64, 9, 4, 32, 1, NN_ACT_RELU);
