@@ -2276,15 +2276,17 @@ __kernel void NAME(__global float *part, ulong po, __global const float *dyt, ul
 	}                                                                                  \
 }
 CONV_GRID_WEIGHT(conv_grid_weight, 2, 8)
-/* The weight gradient of the 3x3 stride-2 conv that conv_s2_forward runs
- * (W = 2*OW), as conv_grid_weight(64) but from x itself instead of its
- * phase planes (whose copy took 8.8 of the 52 ms of bench_conv's "D conv
- * 3x3 s2 64->64" backward): part [p, 9, C, OCp] = the sums over the rows
+/* The weight gradient of a 3x3 conv with padding 1 and stride S (1, or 2
+ * with W = 2*OW: the convs that conv_s1_forward and conv_s2_forward run),
+ * as conv_grid_weight(64) but from x itself instead of its phase planes
+ * (whose copy took 8.8 of the 52 ms of bench_conv's "D conv 3x3 s2
+ * 64->64" backward): part [p, 9, C, OCp] = the sums over the rows
  * [NR*p/NP, NR*(p+1)/NP) of the NR = G*OH rows of dyt [G, OH, OW, OCp]
  * (embed_channels_last, no columns past OW).  Tap (kh, kw) of output
- * pixel (oh, ow) reads x at (2*oh + kh - 1, 2*ow + kw - 1): rows outside
- * the image are skipped, and so is column 0 at kw = 0; the rest is
- * inside, so the loop over a row's positions checks nothing.  A chunk of
+ * pixel (oh, ow) reads x at (S*oh + kh - 1, S*ow + kw - 1): rows outside
+ * the image are skipped, and so are the columns [0, lo) and [hi, OW)
+ * whose tap falls outside the row; the loop over the rest checks
+ * nothing.  A chunk of
  * GW_CHUNK / OW rows stays in L1 over the channel blocks and taps, as in
  * conv_grid_weight. */
 #define SW_INIT(j)                                                                  \
@@ -2294,10 +2296,10 @@ CONV_GRID_WEIGHT(conv_grid_weight, 2, 8)
 	float16 e##j = in##j && V > 2 ? vload16(0, out + j * OCp + 32) : a##j;      \
 	float16 f##j = in##j && V > 2 ? vload16(0, out + j * OCp + 48) : a##j;
 #define SW_ROW(j) __global const float *x##j = xr + (size_t)min(c0 + j, C - 1) * plane;
-#define CONV_S2_WEIGHT(NAME, VECTORS, BLOCK)                                              \
+#define CONV_3X3_WEIGHT(NAME, VECTORS, BLOCK)                                              \
 __kernel void NAME(__global float *part, ulong po, __global const float *dyt, ulong dto,   \
                    __global const float *x, ulong xo, int C, int OCp, int H, int W, int OH, \
-                   int OW, int NR, int NP)                                                 \
+                   int OW, int S, int NR, int NP)                                          \
 {                                                                                          \
 	const int V = VECTORS, CB = BLOCK;                                                 \
 	int o0 = (int)get_global_id(0) * 16 * V, p = get_global_id(1);                     \
@@ -2311,20 +2313,23 @@ __kernel void NAME(__global float *part, ulong po, __global const float *dyt, ul
 		for (int c0 = 0; c0 < C; c0 += CB) {                                       \
 			for (int k = 0; k < 9; k++) {                                      \
 				int kh = k / 3, kw = k - kh * 3;                           \
+				/* the columns whose tap lies inside the row */            \
+				int lo = kw == 0, hi = min(OW, (W - kw) / S + 1);          \
 				__global float *out = pp + ((size_t)k * C + c0) * OCp;     \
 				PL8_EACH(SW_INIT)                                          \
 				for (int q = 0; q < rn; q++) {                             \
 					int n = (r + q) / OH, oh = r + q - n * OH;         \
-					int ih = 2 * oh + kh - 1;                          \
+					int ih = S * oh + kh - 1;                          \
 					if (ih < 0 || ih >= H)                             \
 						continue;                                  \
 					__global const float *xr = x + xo +                \
 						((size_t)n * C * H + ih) * W + kw - 1;     \
 					PL8_EACH(SW_ROW)                                   \
 					__global const float *dq = d + (size_t)q * OW * OCp; \
-					for (int t = kw == 0 ? 2 : 0; t < 2 * OW; t += 2) { \
+					for (int ow = lo; ow < hi; ow++) {                 \
+						int t = S * ow;                            \
 						__global const float *dt =                 \
-							dq + (size_t)(t / 2) * OCp;        \
+							dq + (size_t)ow * OCp;             \
 						float16 d0 = vload16(0, dt);               \
 						float16 d1 = vload16(0, dt + 16);          \
 						float16 d2 = V > 2 ? vload16(0, dt + 32) : d0; \
@@ -2337,8 +2342,8 @@ __kernel void NAME(__global float *part, ulong po, __global const float *dyt, ul
 		}                                                                          \
 	}                                                                                  \
 }
-CONV_S2_WEIGHT(conv_s2_weight, 2, 8)
-CONV_S2_WEIGHT(conv_s2_weight64, 4, 6)
+CONV_3X3_WEIGHT(conv_3x3_weight, 2, 8)
+CONV_3X3_WEIGHT(conv_3x3_weight64, 4, 6)
 
 /* conv_grid_weight64, for OCp a multiple of 64: a work-item takes 64
  * output channels (four vectors) and blocks of 6 input channels, so per

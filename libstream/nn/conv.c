@@ -417,7 +417,7 @@ static int is_pointwise(const nn_conv2d *g)
  * output's, a multiple of 16 (s2_direct_ok: the critics' downsampling
  * layers), skip the phase planes in all three passes: conv_s2_forward
  * deinterleaves x's rows in registers, conv_s2_data computes dx's four
- * phases in one pass and interleaves them on the store, conv_s2_weight
+ * phases in one pass and interleaves them on the store, conv_3x3_weight
  * reads x at stride 2.  bench_conv, fwd+bwd in GFLOP/s, before -> after
  * (2026-12-06, one run each, sgemm 321-330): D s2 64->64 143.8 -> 226.2,
  * 64->128 173.5 -> 278.9, 128->128 170.5 -> 255.7.  Likewise the 3x3
@@ -426,7 +426,9 @@ static int is_pointwise(const nn_conv2d *g)
  * of dy with the flipped weights) by conv_s1_forward straight from x or
  * dy: bench_conv -l "conv 3x3", forward in ms from the padded planes ->
  * from x, same build (ctx->s1_direct): G 128->128 92.9 -> 67.1, G
- * 128->64 177.1 -> 150.2, G 64->64 83.2 -> 75.9, D 64->128 42.3 -> 34.0. */
+ * 128->64 177.1 -> 150.2, G 64->64 83.2 -> 75.9, D 64->128 42.3 -> 34.0;
+ * and their weight gradient by conv_3x3_weight on x (backward, with the
+ * rest: 180.6 -> 146.7, 325.9 -> 279.3, 178.5 -> 153.9, 100.6 -> 79.2). */
 
 /* Images with fewer grid positions run one GEMM per tap for the group. */
 #define SHIFT_MERGE_N 2048
@@ -1051,10 +1053,11 @@ static size_t grid_parts(size_t ob, size_t N)
 	return np < 1 ? 1 : np;
 }
 
-/* dw += the weight gradient of the 3x3 stride-2 conv g (s2_direct_ok) by
- * conv_s2_weight(64) on x itself: dy with the channels last for a group
- * of images at a time, the parts' sums, then conv_grid_weight_add. */
-static int s2_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x)
+/* dw += the weight gradient of the 3x3 conv g of stride 2 or 1
+ * (s2_direct_ok, s1_direct_ok) by conv_3x3_weight(64) on x itself: dy
+ * with the channels last for a group of images at a time, the parts'
+ * sums, then conv_grid_weight_add. */
+static int weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x)
 {
 	const int OCp = (g->OC + 31) / 32 * 32, wide = OCp % 64 == 0;
 	const size_t chw = (size_t)g->C * g->H * g->W, ocohw = (size_t)g->OC * g->OH * g->OW;
@@ -1067,7 +1070,7 @@ static int s2_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_b
 	if (st != TG_CL_OK)
 		return st;
 	nn_buf part = nn_buf_of(m, 0), dyt = nn_at(part, np0 * nw);
-	const char *wname = wide ? "conv_s2_weight64" : "conv_s2_weight";
+	const char *wname = wide ? "conv_3x3_weight64" : "conv_3x3_weight";
 	cl_kernel ek = nn_kernel(ctx, CONV, "embed_channels_last");
 	cl_kernel wk = ek ? nn_kernel(ctx, CONV, wname) : NULL;
 	cl_kernel ak = wk ? nn_kernel(ctx, CONV, "conv_grid_weight_add") : NULL;
@@ -1091,8 +1094,8 @@ static int s2_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_b
 		nn_arg_buf(&a, part);
 		nn_arg_buf(&a, dyt);
 		nn_arg_buf(&a, nn_at(x, n0 * chw));
-		const int v[8] = { g->C, OCp, g->H, g->W, g->OH, g->OW, gn * g->OH, (int)np };
-		for (int i = 0; i < 8; i++)
+		const int v[9] = { g->C, OCp, g->H, g->W, g->OH, g->OW, g->SH, gn * g->OH, (int)np };
+		for (int i = 0; i < 9; i++)
 			nn_arg_int(&a, v[i]);
 		const size_t global[3] = { ob, np, 1 }, local[3] = { 1, 1, 1 };
 		st = nn_launch3(ctx, wk, wname, nn_args_end(&a, wname), global, local);
@@ -1112,8 +1115,8 @@ static int s2_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_b
 
 static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x)
 {
-	if (planes_ok(ctx, g) && s2_direct_ok(ctx, g))
-		return s2_weight(ctx, g, dw, dy, x);
+	if (planes_ok(ctx, g) && (s2_direct_ok(ctx, g) || s1_direct_ok(ctx, g)))
+		return weight_3x3(ctx, g, dw, dy, x);
 	const int OCp = (g->OC + 31) / 32 * 32, KK = g->KH * g->KW;
 	shift_geom s;
 	shift_plan_oc(ctx, g, OCp, &s);

@@ -483,9 +483,9 @@ static const conv_case cases[] = {
 	  1, 1, 0, 0, 0, 0, 0 },
 	{ "conv2d 3x3 s2 p1 shifted, planes, from x, 16 rows", 1, 16, 32, 32, 13, 3, 3, 2, 2, 1, 1,
 	  0, 0, 1, 0, 0 },
-	/* and its weight gradient from x (conv_s2_weight64, OC >= 16 rounded
+	/* and its weight gradient from x (conv_3x3_weight64, OC >= 16 rounded
 	 * up to 32 a multiple of 64; the odd-height case above takes
-	 * conv_s2_weight): 4608 positions in two parts, the second starting
+	 * conv_3x3_weight): 4608 positions in two parts, the second starting
 	 * inside an image, 13 input channels in blocks of 6 */
 	{ "conv2d 3x3 s2 p1 shifted, planes, from x, 40 output channels, two parts", 9, 13, 63, 32,
 	  40, 3, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0 },
@@ -499,6 +499,11 @@ static const conv_case cases[] = {
 	  1, 1, 0, 0, 0, 0, 0 },
 	{ "conv2d 3x3 s1 p1 shifted, planes, from x, one row", 2, 10, 1, 16, 9, 3, 3, 1, 1, 1, 1, 0,
 	  0, 1, 0, 0 },
+	/* and the weight gradient at stride 1 from x (conv_3x3_weight64; the
+	 * odd-height case takes conv_3x3_weight): 4352 positions in two parts,
+	 * the second starting inside an image */
+	{ "conv2d 3x3 s1 p1 shifted, planes, from x, 64 output channels, two parts", 17, 13, 16, 16,
+	  64, 3, 3, 1, 1, 1, 1, 0, 0, 1, 0, 0 },
 };
 
 /* ---- a one-input-channel conv and a 1x1 conv in one pass ---- */
