@@ -989,7 +989,8 @@ __kernel void conv_s2_forward(__global float *y, ulong yo, __global const float 
 }
 
 /* y [B, OC, H, W] = act(w * x (+ b if has_b)) for a 3x3 conv of stride 1
- * and padding 1 straight from x [B, C, H, W] with W a multiple of 16
+ * and padding 1 (OH = H, OW = W) straight from x [B, C, H, W] with W a
+ * multiple of 16
  * (nn/conv.c's s1_direct_ok), without the padded copy that
  * conv_planes_forward reads.  A work-item computes 16 columns of two
  * output rows oh, oh + 1 for 8 output channels from the four input rows
@@ -1025,10 +1026,10 @@ __kernel void conv_s2_forward(__global float *y, ulong yo, __global const float 
 	S1_TAP(kh, 2, top, bottom)
 __kernel void conv_s1_forward(__global float *y, ulong yo, __global const float *x, ulong xo,
                               __global const float *wt, ulong wo, __global const float *b,
-                              ulong bo, int has_b, int OC, int C, int H, int W, int act,
-                              float slope)
+                              ulong bo, int has_b, int OC, int C, int H, int W, int OH, int OW,
+                              int act, float slope)
 {
-	const int R = 2, OH = H, OW = W;
+	const int R = 2;
 	int oc0 = (int)get_global_id(0) * 8, col0 = (int)get_global_id(1) * 16;
 	int z = get_global_id(2), nrp = (H + 1) / 2;
 	int n = z / nrp, oh = (z - n * nrp) * 2;

@@ -315,6 +315,24 @@ static void arg_forward_head(nn_args *a, nn_buf y, nn_buf x, nn_buf w, nn_buf b)
 	nn_arg_int(a, nn_has(b));
 }
 
+/* Launch the forward-type conv kernel name (y, x, wt, b, has_b, then the
+ * n ints v and slope) over global, in groups of one work-item. */
+static int launch_forward(nn_ctx *ctx, const char *name, nn_buf y, nn_buf x, nn_buf wt,
+                          nn_buf b, const int *v, int n, float slope, const size_t global[3])
+{
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, k);
+	arg_forward_head(&a, y, x, wt, b);
+	for (int i = 0; i < n; i++)
+		nn_arg_int(&a, v[i]);
+	nn_arg_float(&a, slope);
+	const size_t local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+}
+
 /* col [C*KH*KW, gn*nr*OW] = columns of images x [gn, C, H, W], rows oh0.. */
 static int im2col(nn_ctx *ctx, const nn_conv2d *g, cl_mem col, nn_buf x, int gn, int oh0, int nr)
 {
@@ -568,25 +586,35 @@ static int taps_cm(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int 
 	return nn_launch1(ctx, k, "taps_major", nn_args_end(&a, "taps_major"), (size_t)OC * C * KK);
 }
 
+/* k = the conv kernel name with its first arguments: the buffers p and q,
+ * then the n ints v. */
+static int bufs_ints(nn_ctx *ctx, const char *name, cl_kernel *k, nn_args *a, nn_buf p,
+                     nn_buf q, const int *v, int n)
+{
+	if (!(*k = nn_kernel(ctx, CONV, name)))
+		return ctx->status;
+	nn_args_begin(a, *k);
+	nn_arg_buf(a, p);
+	nn_arg_buf(a, q);
+	for (int i = 0; i < n; i++)
+		nn_arg_int(a, v[i]);
+	return TG_CL_OK;
+}
+
 /* wt = w [OC, C, KK] by blocks of OB output channels, [ceil(OC / OB), C,
  * KK, OB], or with over_c of input channels, [ceil(C / OB), OC, KK, OB],
  * with flip its taps reversed (taps_blocked in nn_conv.cl). */
 static int taps_blocked(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int OB,
                         int over_c, int flip)
 {
-	cl_kernel k = nn_kernel(ctx, CONV, "taps_blocked");
-	if (!k)
-		return ctx->status;
-	nn_args a;
-	nn_args_begin(&a, k);
-	nn_arg_buf(&a, wt);
-	nn_arg_buf(&a, w);
+	const char *name = "taps_blocked";
 	const int v[6] = { OC, C, KK, OB, over_c, flip };
-	for (int i = 0; i < 6; i++)
-		nn_arg_int(&a, v[i]);
+	cl_kernel k;
+	nn_args a;
+	int st = bufs_ints(ctx, name, &k, &a, wt, w, v, 6);
 	size_t A = over_c ? C : OC, Bd = over_c ? OC : C;
-	return nn_launch1(ctx, k, "taps_blocked", nn_args_end(&a, "taps_blocked"),
-	                  (A + OB - 1) / OB * OB * Bd * KK);
+	return st != TG_CL_OK ? st : nn_launch1(ctx, k, name, nn_args_end(&a, name),
+	                                        (A + OB - 1) / OB * OB * Bd * KK);
 }
 
 static int taps(nn_ctx *ctx, nn_buf wt, nn_buf w, int OC, int C, int KK, int flip)
@@ -665,21 +693,11 @@ static int planes_launch(nn_ctx *ctx, const nn_conv2d *g, const shift_geom *s, n
 {
 	const int R = planes_rows(ctx, g->OH);
 	const char *name = R == 3 ? "conv_planes_forward3" : "conv_planes_forward";
-	cl_kernel k = nn_kernel(ctx, CONV, name);
-	if (!k)
-		return ctx->status;
-	nn_args a;
-	nn_args_begin(&a, k);
-	arg_forward_head(&a, y, xq, wt, b);
 	const int v[16] = { g->OC, g->C, gn, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW,
 	                    s->qh0, s->qw0, s->Hq, s->Wq, g->OH, g->OW, act };
-	for (int i = 0; i < 16; i++)
-		nn_arg_int(&a, v[i]);
-	nn_arg_float(&a, slope);
 	const size_t global[3] = { ((size_t)g->OC + 7) / 8, ((size_t)g->OW + 15) / 16,
 	                           (size_t)gn * ((g->OH + R - 1) / R) };
-	const size_t local[3] = { 1, 1, 1 };
-	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+	return launch_forward(ctx, name, y, xq, wt, b, v, 16, slope, global);
 }
 
 /* Whether conv_s2_forward takes g (with planes_ok): a 3x3 conv of stride
@@ -692,38 +710,6 @@ static int s2_direct_ok(const nn_ctx *ctx, const nn_conv2d *g)
 	       g->PH == 1 && g->PW == 1 && g->W == 2 * g->OW && g->OW % 16 == 0;
 }
 
-/* y = act(conv2d(x) + b) by conv_s2_forward straight from x, one launch
- * for the batch (two output rows per work-item, whatever planes_rows
- * says); wt as planes_forward's.  bench_conv -l "D conv 3x3 s2 64->64",
- * forward 29.0-31.6 -> 23.5-23.7 ms (the copy into the phase planes took
- * 8 ms of it). */
-static int s2_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
-                      nn_buf b, int act, float slope)
-{
-	const char *name = "conv_s2_forward";
-	cl_mem wm;
-	int st = nn_scratch_aux(ctx, ((size_t)g->OC + 7) / 8 * 8 * g->C * 9, &wm);
-	nn_buf wt = nn_buf_of(wm, 0);
-	if (st == TG_CL_OK)
-		st = taps_blocked(ctx, wt, w, g->OC, g->C, 9, 8, 0, 0);
-	if (st != TG_CL_OK)
-		return st;
-	cl_kernel k = nn_kernel(ctx, CONV, name);
-	if (!k)
-		return ctx->status;
-	nn_args a;
-	nn_args_begin(&a, k);
-	arg_forward_head(&a, y, x, wt, b);
-	const int v[7] = { g->OC, g->C, g->H, g->W, g->OH, g->OW, act };
-	for (int i = 0; i < 7; i++)
-		nn_arg_int(&a, v[i]);
-	nn_arg_float(&a, slope);
-	const size_t global[3] = { ((size_t)g->OC + 7) / 8, (size_t)g->OW / 16,
-	                           (size_t)g->B * ((g->OH + 1) / 2) };
-	const size_t local[3] = { 1, 1, 1 };
-	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
-}
-
 /* Whether conv_s1_forward takes g (with planes_ok): a 3x3 conv of stride
  * 1 and padding 1 on rows a multiple of 16 wide. */
 static int s1_direct_ok(const nn_ctx *ctx, const nn_conv2d *g)
@@ -732,13 +718,19 @@ static int s1_direct_ok(const nn_ctx *ctx, const nn_conv2d *g)
 	       g->PH == 1 && g->PW == 1 && g->W % 16 == 0;
 }
 
-/* y = act(conv2d(x) + b) by conv_s1_forward straight from x, one launch
- * for the batch, for the weights w [OC, C, 3, 3] or, with flip, for the
- * conv whose flipped weights w [C, OC, 3, 3] are (the data gradient). */
-static int s1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, int flip,
-                      nn_buf b, int act, float slope)
+/* y = act(conv2d(x) + b) for the 3x3 conv g of stride 1 or 2 that
+ * s1_direct_ok or s2_direct_ok take, by conv_s1_forward or
+ * conv_s2_forward straight from x, one launch for the batch (two output
+ * rows per work-item, whatever planes_rows says), for the weights w [OC,
+ * C, 3, 3] or, with flip (stride 1), for the conv whose flipped weights w
+ * [C, OC, 3, 3] are (the data gradient); the taps by blocks of 8 output
+ * channels (taps_blocked).  bench_conv -l "D conv 3x3 s2 64->64", forward
+ * 29.0-31.6 -> 23.5-23.7 ms (the copy into the phase planes took 8 ms of
+ * it). */
+static int direct_3x3_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
+                              int flip, nn_buf b, int act, float slope)
 {
-	const char *name = "conv_s1_forward";
+	const char *name = g->SH == 2 ? "conv_s2_forward" : "conv_s1_forward";
 	cl_mem wm;
 	int st = nn_scratch_aux(ctx, ((size_t)g->OC + 7) / 8 * 8 * g->C * 9, &wm);
 	nn_buf wt = nn_buf_of(wm, 0);
@@ -747,20 +739,10 @@ static int s1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		          : taps_blocked(ctx, wt, w, g->OC, g->C, 9, 8, 0, 0);
 	if (st != TG_CL_OK)
 		return st;
-	cl_kernel k = nn_kernel(ctx, CONV, name);
-	if (!k)
-		return ctx->status;
-	nn_args a;
-	nn_args_begin(&a, k);
-	arg_forward_head(&a, y, x, wt, b);
-	const int v[5] = { g->OC, g->C, g->H, g->W, act };
-	for (int i = 0; i < 5; i++)
-		nn_arg_int(&a, v[i]);
-	nn_arg_float(&a, slope);
-	const size_t global[3] = { ((size_t)g->OC + 7) / 8, (size_t)g->W / 16,
-	                           (size_t)g->B * ((g->H + 1) / 2) };
-	const size_t local[3] = { 1, 1, 1 };
-	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+	const int v[7] = { g->OC, g->C, g->H, g->W, g->OH, g->OW, act };
+	const size_t global[3] = { ((size_t)g->OC + 7) / 8, (size_t)g->OW / 16,
+	                           (size_t)g->B * ((g->OH + 1) / 2) };
+	return launch_forward(ctx, name, y, x, wt, b, v, 7, slope, global);
 }
 
 /* y = act(conv2d(x) + b) by conv_planes_forward on the phase planes of
@@ -802,22 +784,11 @@ static int pointwise_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x
 		st = taps_of(ctx, wt, w, g, flip, 1);
 	if (st != TG_CL_OK)
 		return st;
-	cl_kernel k = nn_kernel(ctx, CONV, name);
-	if (!k)
-		return ctx->status;
 	size_t S = (size_t)g->H * g->W;
-	nn_args a;
-	nn_args_begin(&a, k);
-	arg_forward_head(&a, y, x, wt, b);
-	nn_arg_int(&a, g->OC);
-	nn_arg_int(&a, g->C);
-	nn_arg_int(&a, (int)S);
-	nn_arg_int(&a, act);
-	nn_arg_float(&a, slope);
+	const int v[4] = { g->OC, g->C, (int)S, act };
 	/* 48 * PWF_RUNS pixels per work-item (nn_conv.cl) */
-	size_t global[3] = { ((size_t)g->OC + 7) / 8, (S + 191) / 192, (size_t)g->B };
-	size_t local[3] = { 1, 1, 1 };
-	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+	const size_t global[3] = { ((size_t)g->OC + 7) / 8, (S + 191) / 192, (size_t)g->B };
+	return launch_forward(ctx, name, y, x, wt, b, v, 4, slope, global);
 }
 
 /* Whether conv_planes_forward takes g: 8 output channels per work-item
@@ -839,10 +810,8 @@ static int shifted_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
                            int flip, nn_buf b, int act, float slope)
 {
 	const int KK = g->KH * g->KW, planes = planes_ok(ctx, g);
-	if (planes && !flip && s2_direct_ok(ctx, g))
-		return s2_forward(ctx, g, y, x, w, b, act, slope);
-	if (planes && s1_direct_ok(ctx, g))
-		return s1_forward(ctx, g, y, x, w, flip, b, act, slope);
+	if (planes && ((!flip && s2_direct_ok(ctx, g)) || s1_direct_ok(ctx, g)))
+		return direct_3x3_forward(ctx, g, y, x, w, flip, b, act, slope);
 	shift_geom s;
 	shift_plan(ctx, g, &s);
 	cl_mem wm;
@@ -1053,6 +1022,36 @@ static size_t grid_parts(size_t ob, size_t N)
 	return np < 1 ? 1 : np;
 }
 
+/* dst [G, Hd, Wd, Cp] = src [G, C, H, W] with the channels last, zero past
+ * H, W and C (embed_channels_last in nn_conv.cl). */
+static int channels_last(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int H, int W,
+                         int Hd, int Wd, int Cp)
+{
+	const char *name = "embed_channels_last";
+	const int v[6] = { C, H, W, Hd, Wd, Cp };
+	cl_kernel k;
+	nn_args a;
+	int st = bufs_ints(ctx, name, &k, &a, dst, src, v, 6);
+	return st != TG_CL_OK ? st
+	                      : nn_launch2(ctx, k, name, nn_args_end(&a, name), (size_t)Hd,
+	                                   (size_t)G);
+}
+
+/* dw [OC, C, KK] += the sum of the np parts [np, KK, C, OCp] of a weight
+ * gradient (conv_grid_weight_add). */
+static int add_grid_parts(nn_ctx *ctx, nn_buf dw, nn_buf part, int OC, int C, int KK, int OCp,
+                          int np)
+{
+	const char *name = "conv_grid_weight_add";
+	const int v[5] = { OC, C, KK, OCp, np };
+	cl_kernel k;
+	nn_args a;
+	int st = bufs_ints(ctx, name, &k, &a, dw, part, v, 5);
+	return st != TG_CL_OK ? st
+	                      : nn_launch1(ctx, k, name, nn_args_end(&a, name),
+	                                   (size_t)KK * C * OCp);
+}
+
 /* dw += the weight gradient of the 3x3 conv g of stride 2 or 1
  * (s2_direct_ok, s1_direct_ok) by conv_3x3_weight(64) on x itself: dy
  * with the channels last for a group of images at a time, the parts'
@@ -1071,25 +1070,17 @@ static int weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_
 		return st;
 	nn_buf part = nn_buf_of(m, 0), dyt = nn_at(part, np0 * nw);
 	const char *wname = wide ? "conv_3x3_weight64" : "conv_3x3_weight";
-	cl_kernel ek = nn_kernel(ctx, CONV, "embed_channels_last");
-	cl_kernel wk = ek ? nn_kernel(ctx, CONV, wname) : NULL;
-	cl_kernel ak = wk ? nn_kernel(ctx, CONV, "conv_grid_weight_add") : NULL;
-	if (!ak)
+	cl_kernel wk = nn_kernel(ctx, CONV, wname);
+	if (!wk)
 		return ctx->status;
 	for (int n0 = 0; n0 < g->B && st == TG_CL_OK; n0 += G) {
 		int gn = g->B - n0 < G ? g->B - n0 : G;
 		size_t np = grid_parts(ob, (size_t)gn * ohw);
-		nn_args a;
-		nn_args_begin(&a, ek);
-		nn_arg_buf(&a, dyt);
-		nn_arg_buf(&a, nn_at(dy, n0 * ocohw));
-		const int e[6] = { g->OC, g->OH, g->OW, g->OH, g->OW, OCp };
-		for (int i = 0; i < 6; i++)
-			nn_arg_int(&a, e[i]);
-		st = nn_launch2(ctx, ek, "embed_channels_last", nn_args_end(&a, "embed_channels_last"),
-		                (size_t)g->OH, (size_t)gn);
+		st = channels_last(ctx, dyt, nn_at(dy, n0 * ocohw), gn, g->OC, g->OH, g->OW,
+		                   g->OH, g->OW, OCp);
 		if (st != TG_CL_OK)
 			break;
+		nn_args a;
 		nn_args_begin(&a, wk);
 		nn_arg_buf(&a, part);
 		nn_arg_buf(&a, dyt);
@@ -1101,14 +1092,7 @@ static int weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_
 		st = nn_launch3(ctx, wk, wname, nn_args_end(&a, wname), global, local);
 		if (st != TG_CL_OK)
 			break;
-		nn_args_begin(&a, ak);
-		nn_arg_buf(&a, dw);
-		nn_arg_buf(&a, part);
-		const int u[5] = { g->OC, g->C, 9, OCp, (int)np };
-		for (int i = 0; i < 5; i++)
-			nn_arg_int(&a, u[i]);
-		st = nn_launch1(ctx, ak, "conv_grid_weight_add", nn_args_end(&a, "conv_grid_weight_add"),
-		                nw);
+		st = add_grid_parts(ctx, dw, part, g->OC, g->C, 9, OCp, (int)np);
 	}
 	return st;
 }
@@ -1131,11 +1115,9 @@ static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 	if (st != TG_CL_OK)
 		return st;
 	nn_buf part = nn_buf_of(m, 0), dyt = nn_at(part, np0 * nw), xq = nn_at(dyt, dtn);
-	cl_kernel ek = nn_kernel(ctx, CONV, "embed_channels_last");
 	const char *wname = wide ? "conv_grid_weight64" : "conv_grid_weight";
-	cl_kernel wk = ek ? nn_kernel(ctx, CONV, wname) : NULL;
-	cl_kernel ak = wk ? nn_kernel(ctx, CONV, "conv_grid_weight_add") : NULL;
-	if (!ak)
+	cl_kernel wk = nn_kernel(ctx, CONV, wname);
+	if (!wk)
 		return ctx->status;
 	for (int n0 = 0; n0 < g->B && st == TG_CL_OK; n0 += s.G) {
 		int gn = g->B - n0 < s.G ? g->B - n0 : s.G;
@@ -1145,17 +1127,11 @@ static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 		           s.qh0, s.qw0);
 		if (st != TG_CL_OK)
 			break;
-		nn_args a;
-		nn_args_begin(&a, ek);
-		nn_arg_buf(&a, dyt);
-		nn_arg_buf(&a, nn_at(dy, n0 * ocohw));
-		const int e[6] = { g->OC, g->OH, g->OW, s.Hq, s.Wq, OCp };
-		for (int i = 0; i < 6; i++)
-			nn_arg_int(&a, e[i]);
-		st = nn_launch2(ctx, ek, "embed_channels_last", nn_args_end(&a, "embed_channels_last"),
-		                (size_t)s.Hq, (size_t)gn);
+		st = channels_last(ctx, dyt, nn_at(dy, n0 * ocohw), gn, g->OC, g->OH, g->OW,
+		                   s.Hq, s.Wq, OCp);
 		if (st != TG_CL_OK)
 			break;
+		nn_args a;
 		nn_args_begin(&a, wk);
 		nn_arg_buf(&a, part);
 		nn_arg_buf(&a, dyt);
@@ -1168,14 +1144,7 @@ static int grid_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 		st = nn_launch3(ctx, wk, wname, nn_args_end(&a, wname), global, local);
 		if (st != TG_CL_OK)
 			break;
-		nn_args_begin(&a, ak);
-		nn_arg_buf(&a, dw);
-		nn_arg_buf(&a, part);
-		const int u[5] = { g->OC, g->C, KK, OCp, (int)np };
-		for (int i = 0; i < 5; i++)
-			nn_arg_int(&a, u[i]);
-		st = nn_launch1(ctx, ak, "conv_grid_weight_add", nn_args_end(&a, "conv_grid_weight_add"),
-		                nw);
+		st = add_grid_parts(ctx, dw, part, g->OC, g->C, KK, OCp, (int)np);
 	}
 	return st;
 }
