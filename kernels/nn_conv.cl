@@ -1060,9 +1060,9 @@ __kernel void conv_s1_forward(__global float *y, ulong yo, __global const float 
 
 /* dx [B, C, H, W] = the data gradient of the 3x3 conv of stride 2 and
  * padding 1 that conv_s2_forward runs (W = 2*OW, OW a multiple of 16; H
- * is 2*OH or 2*OH - 1), from dy [B, OC, OH, OW] and the taps wt [9, OC,
- * C] regrouped by taps_blocked (over_c), in one pass without phase
- * planes.  Pixel
+ * is 2*OH or 2*OH - 1), from dy [B, OC, OH, OW] and the weights by blocks
+ * of SD_CB input channels, wt [ceil(C / SD_CB), OC, 9, SD_CB]
+ * (taps_blocked with over_c), in one pass without phase planes.  Pixel
  * (2i + a, 2j + b) takes dy (i, j) through tap (1 + a, 1 + b), and for
  * a = 1 or b = 1 also dy (i + 1, j) through (0, 1 + b) and dy (i, j + 1)
  * through (1 + a, 0), and dy (i + 1, j + 1) through (0, 0) at a = b = 1:
