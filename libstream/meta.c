@@ -77,8 +77,18 @@ int ts_dtype_parse(const char *s, ts_dtype *out)
 	return -1;
 }
 
+static _Atomic uint64_t max_frame_set;
+
+void ts_set_max_frame_bytes(uint64_t bytes)
+{
+	max_frame_set = bytes;
+}
+
 uint64_t ts_max_frame_bytes(void)
 {
+	uint64_t set = max_frame_set;
+	if (set)
+		return set;
 	const char *e = getenv("TOMOGAN_MAX_FRAME_MB");
 	if (e && *e) {
 		char *end;

@@ -92,6 +92,10 @@ void ts_header_free(ts_header *h);
 void ts_header_describe(const ts_header *h, char *buf, size_t len);
 /* Current frame-size limit (TS_MAX_FRAME_BYTES or the environment's). */
 uint64_t ts_max_frame_bytes(void);
+/* Sets the limit for this process, over the environment's (0: back to
+ * it).  For a test that needs another limit once threads run: setenv
+ * then would race with getenv in other threads (PoCL's among them). */
+void ts_set_max_frame_bytes(uint64_t bytes);
 
 /* ---- metadata ---- */
 void ts_meta_init(ts_meta *m);
