@@ -413,11 +413,12 @@ __kernel void taps_major(__global float *wt, ulong wto, __global const float *w,
  * wt [ceil(OC / OB), C, KK, OB], or with over_c of input channels, wt
  * [ceil(C / OB), OC, KK, OB]; the channels past the last repeat it; with
  * flip, tap k holds w's tap KK-1-k (the conv of the data gradient).  The
- * weights that one work-item of conv_s2_forward (or conv_s2_data) takes
- * per input (output) channel are then contiguous: 288 (216) bytes where
- * the [KK, OC, C] layout spread them over 9 cache lines (conv_s2_data,
- * bench_conv -l "D conv 3x3 s2 128->128", TOMOGAN_CL_TIMING=1: 28.5 ->
- * 16.8 ms a call).  One work-item per element of wt. */
+ * weights that one work-item of conv_s1_forward or conv_s2_forward (or
+ * conv_s2_data) takes per input (output) channel are then contiguous:
+ * 288 (216) bytes where the [KK, OC, C] layout spread them over 9 cache
+ * lines (conv_s2_data, bench_conv -l "D conv 3x3 s2 128->128",
+ * TOMOGAN_CL_TIMING=1: 28.5 -> 16.8 ms a call).  One work-item per
+ * element of wt. */
 __kernel void taps_blocked(__global float *wt, ulong wto, __global const float *w, ulong wo,
                            int OC, int C, int KK, int OB, int over_c, int flip)
 {
@@ -932,9 +933,14 @@ CONV_PLANES_FORWARD(conv_planes_forward3, 3)
  * FMAs one row after another.  The weights wt [ceil(OC / 8), C, 9, 8]
  * (taps_blocked; with conv_planes_forward's [9, C, OC] the forward took
  * about as long: 23.3-24.2 ms against 23.0, and 19.0 both for "D conv
- * 3x3 s2 128->128").  Dimension 0 over the blocks of 8
- * output channels, 1 over the 16-column vectors of a row, 2 over B times
- * the pairs of rows. */
+ * 3x3 s2 128->128").  Dimension 0 over the blocks of 8 output channels,
+ * 1 over the 16-column vectors of a row, 2 over B times the pairs of
+ * rows. */
+/* shuffle indices: lane i takes lane i - 1 of the second vector (lane 15
+ * of the first at i = 0), or lane i + 1 of the first (lane 0 of the
+ * second at i = 15) */
+#define LANE_PREV 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+#define LANE_NEXT 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
 #define S2_ROW(v, ok, p)                                                             \
 	float16 v##1, v##2, v##0;                                                    \
 	if (ok) {                                                                    \
@@ -944,8 +950,7 @@ CONV_PLANES_FORWARD(conv_planes_forward3, 3)
 		v##2 = __builtin_shufflevector(A_, B_, 1, 3, 5, 7, 9, 11, 13, 15, 17, \
 		                               19, 21, 23, 25, 27, 29, 31);          \
 		v##0 = __builtin_shufflevector((float16)(col0 > 0 ? p[-1] : 0.0f),   \
-		                               v##2, 15, 16, 17, 18, 19, 20, 21, 22, \
-		                               23, 24, 25, 26, 27, 28, 29, 30);      \
+		                               v##2, LANE_PREV);                     \
 	} else {                                                                     \
 		v##0 = v##1 = v##2 = (float16)(0.0f);                                \
 	}
@@ -990,9 +995,8 @@ __kernel void conv_s2_forward(__global float *y, ulong yo, __global const float 
 
 /* y [B, OC, H, W] = act(w * x (+ b if has_b)) for a 3x3 conv of stride 1
  * and padding 1 (OH = H, OW = W) straight from x [B, C, H, W] with W a
- * multiple of 16
- * (nn/conv.c's s1_direct_ok), without the padded copy that
- * conv_planes_forward reads.  A work-item computes 16 columns of two
+ * multiple of 16 (nn/conv.c's s1_direct_ok), without the padded copy
+ * that conv_planes_forward reads.  A work-item computes 16 columns of two
  * output rows oh, oh + 1 for 8 output channels from the four input rows
  * oh - 1 .. oh + 2: per input channel, each row is one aligned load, and
  * its kw = 0 and kw = 2 vectors the same moved a lane (the columns beyond
@@ -1002,16 +1006,14 @@ __kernel void conv_s2_forward(__global float *y, ulong yo, __global const float 
  * lines, for 216).  The weights wt [ceil(OC / 8), C, 9, 8]
  * (taps_blocked).  Dimension 0 over the blocks of 8 output channels, 1
  * over the 16-column vectors of a row, 2 over B times the pairs of rows. */
-#define S1_NEXT 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
-#define S1_PREV 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
 #define S1_ROW(v, ok, p)                                                             \
 	float16 v##0, v##1, v##2;                                                    \
 	if (ok) {                                                                    \
 		v##1 = vload16(0, p);                                                \
 		v##0 = __builtin_shufflevector((float16)(hl ? p[-1] : 0.0f), v##1,   \
-		                               S1_PREV);                             \
+		                               LANE_PREV);                           \
 		v##2 = __builtin_shufflevector(v##1, (float16)(hr ? p[16] : 0.0f),   \
-		                               S1_NEXT);                             \
+		                               LANE_NEXT);                           \
 	} else {                                                                     \
 		v##0 = v##1 = v##2 = (float16)(0.0f);                                \
 	}
@@ -1102,7 +1104,6 @@ __kernel void conv_s1_forward(__global float *y, ulong yo, __global const float 
 			         q + W + 16);                                       \
 		}                                                                   \
 	}
-#define SD_NEXT 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
 __kernel void conv_s2_data(__global float *dx, ulong dxo, __global const float *dy, ulong dyo,
                            __global const float *wt, ulong wo, int OC, int C, int H, int W,
                            int OH, int OW)
@@ -1120,11 +1121,11 @@ __kernel void conv_s2_data(__global float *dx, ulong dxo, __global const float *
 	SD_EACH(SD_INIT)
 	for (int oc = 0; oc < OC; oc++, d0 += dpl, d1 += dpl, wk += 9 * SD_CB) {
 		float16 a = vload16(0, d0), b = (float16)(0.0f);
-		float16 an = __builtin_shufflevector(a, (float16)(right ? d0[16] : 0.0f), SD_NEXT);
+		float16 an = __builtin_shufflevector(a, (float16)(right ? d0[16] : 0.0f), LANE_NEXT);
 		float16 bn = b;
 		if (down) {
 			b = vload16(0, d1);
-			bn = __builtin_shufflevector(b, (float16)(right ? d1[16] : 0.0f), SD_NEXT);
+			bn = __builtin_shufflevector(b, (float16)(right ? d1[16] : 0.0f), LANE_NEXT);
 		}
 		SD_EACH(SD_FMA)
 	}
@@ -2287,9 +2288,8 @@ CONV_GRID_WEIGHT(conv_grid_weight, 2, 8)
  * pixel (oh, ow) reads x at (S*oh + kh - 1, S*ow + kw - 1): rows outside
  * the image are skipped, and so are the columns [0, lo) and [hi, OW)
  * whose tap falls outside the row; the loop over the rest checks
- * nothing.  A chunk of
- * GW_CHUNK / OW rows stays in L1 over the channel blocks and taps, as in
- * conv_grid_weight. */
+ * nothing.  A chunk of GW_CHUNK / OW rows stays in L1 over the channel
+ * blocks and taps, as in conv_grid_weight. */
 #define SW_INIT(j)                                                                  \
 	int in##j = !first && c0 + j < C && j < CB;                                 \
 	float16 a##j = in##j ? vload16(0, out + j * OCp) : (float16)(0.0f);         \

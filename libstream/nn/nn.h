@@ -106,13 +106,14 @@ typedef struct nn_ctx {
 	int planes_rows;    /* conv: output rows per work-item of the planes
 	                       kernel, 2 or 3 (0, the default: chosen by the
 	                       output height) */
-	int s2_direct;      /* conv: the planes forward of 3x3 stride-2 convs with
+	int s2_direct;      /* conv: with conv_planes, the forward, data and
+	                       weight gradients of 3x3 stride-2 convs with
 	                       padding 1 and W = 2*OW, OW a multiple of 16,
-	                       straight from x without phase planes (1, default)
-	                       or from the planes (0) */
+	                       straight from x and dy without phase planes (1,
+	                       default) or from the planes (0) */
 	int s1_direct;      /* conv: the same for 3x3 stride-1 convs with padding
-	                       1 on rows a multiple of 16 wide, forward and data
-	                       gradient (1, default; 0: from padded planes) */
+	                       1 on rows a multiple of 16 wide (1, default; 0:
+	                       from padded planes) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048; nn_ctx_init
