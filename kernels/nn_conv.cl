@@ -1661,6 +1661,136 @@ __kernel void conv_c1_weight_planes(__global float *part, ulong po, __global con
 		}
 }
 
+/* Weight and bias gradients of a stride-1 conv with one input channel and
+ * 64 output channels (SRCNN's 9x9) from x in zero-padded planes xq
+ * [B, Hq, Wq] (embed_padded, as conv_c1_weight_planes) and dy put
+ * channels last in the cache: a work-item takes units of R output rows of
+ * one image, [U*p/NP, U*(p+1)/NP) of the U = B * ceil(OH/R), and for each
+ * copies the unit's dy into its scratch as [R*OW, 64] (16x16 tiles
+ * transposed by four rounds of interleaving shuffles, a last partial tile
+ * by scalars), then runs over the taps in blocks of CL_T: per output
+ * pixel, its 64 gradients as 4 aligned vectors and the block's CL_T input
+ * pixels as broadcasts feed 4*CL_T FMAs, every lane useful.  (On 33x33
+ * planes the row-wise kernels fill 33 of every 48 lanes, and
+ * conv_c1_weight_planes 9 of every 10 taps.)  The block's sums live in the
+ * work-item's scratch [KKr, 64] (KKr: KK rounded up to CL_T) between
+ * units; at the end they go to part [NP, 64, KK] (w's layout), and the
+ * sums of dy over the transposed tiles to pb [NP, 64] if has_b.  scr
+ * holds NP areas of R*OW*64 + KKr*64 floats at so, which is a multiple of
+ * 16.  Taps past KK read tap 0 and are not stored.  Dimension 0 over
+ * NP. */
+#define CL_T 6
+#define CL_EACH_T(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define CL_EACH_V(X) X(0) X(1) X(2) X(3)
+#define ILO16(a, b) __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, \
+                                            22, 7, 23)
+#define IHI16(a, b) __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, \
+                                            14, 30, 15, 31)
+/* One round: t[2i] and t[2i+1] interleave r[i] and r[i+8]; four rounds
+ * turn the rows of a 16x16 tile into its columns. */
+#define CL_ROUND(r, t)                                                                    \
+	t##0 = ILO16(r##0, r##8), t##1 = IHI16(r##0, r##8), t##2 = ILO16(r##1, r##9),     \
+	t##3 = IHI16(r##1, r##9), t##4 = ILO16(r##2, r##10), t##5 = IHI16(r##2, r##10),  \
+	t##6 = ILO16(r##3, r##11), t##7 = IHI16(r##3, r##11), t##8 = ILO16(r##4, r##12), \
+	t##9 = IHI16(r##4, r##12), t##10 = ILO16(r##5, r##13),                          \
+	t##11 = IHI16(r##5, r##13), t##12 = ILO16(r##6, r##14),                         \
+	t##13 = IHI16(r##6, r##14), t##14 = ILO16(r##7, r##15), t##15 = IHI16(r##7, r##15);
+__kernel void conv_c1_weight_cl(__global float *part, ulong po, __global float *pb, ulong pbo,
+                                int has_b, __global float *scr, ulong so,
+                                __global const float *dy, ulong dyo, __global const float *xq,
+                                ulong xqo, int B, int NP, int KH, int KW, int Hq, int Wq,
+                                int OH, int OW, int R)
+{
+	int p = get_global_id(0);
+	if (p >= NP)
+		return;
+	int KK = KH * KW, KKr = (KK + CL_T - 1) / CL_T * CL_T, P = OH * OW;
+	int nch = (OH + R - 1) / R, U = B * nch;
+	__global float *s = scr + so + (size_t)p * ((size_t)R * OW * 64 + (size_t)KKr * 64);
+	__global float *acc = s + (size_t)R * OW * 64;
+	for (int i = 0; i < KKr * 64; i += 16)
+		vstore16((float16)(0.0f), 0, acc + i);
+#define CL_BINIT(v) float16 b##v = (float16)(0.0f);
+	CL_EACH_V(CL_BINIT)
+	for (int u = (int)((long)U * p / NP); u < (int)((long)U * (p + 1) / NP); u++) {
+		int n = u / nch, oh0 = (u - n * nch) * R, oh1 = min(OH, oh0 + R);
+		int q0 = oh0 * OW, nq = (oh1 - oh0) * OW, q = 0;
+		__global const float *g = dy + dyo + (size_t)n * 64 * P + q0;
+		for (; q + 16 <= nq; q += 16) {
+			__global float *o = s + (size_t)q * 64;
+#define CL_TILE(v)                                                                        \
+	{                                                                                 \
+		__global const float *gc = g + (size_t)(16 * v) * P + q;                  \
+		float16 r0 = vload16(0, gc), r1 = vload16(0, gc + P),                     \
+		        r2 = vload16(0, gc + 2 * P), r3 = vload16(0, gc + 3 * P),         \
+		        r4 = vload16(0, gc + 4 * P), r5 = vload16(0, gc + 5 * P),         \
+		        r6 = vload16(0, gc + 6 * P), r7 = vload16(0, gc + 7 * P),         \
+		        r8 = vload16(0, gc + 8 * P), r9 = vload16(0, gc + 9 * P),         \
+		        r10 = vload16(0, gc + 10 * P), r11 = vload16(0, gc + 11 * P),     \
+		        r12 = vload16(0, gc + 12 * P), r13 = vload16(0, gc + 13 * P),     \
+		        r14 = vload16(0, gc + 14 * P), r15 = vload16(0, gc + 15 * P);     \
+		float16 t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15; \
+		CL_ROUND(r, t) CL_ROUND(t, r) CL_ROUND(r, t) CL_ROUND(t, r)               \
+		b##v += ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)) +                \
+		        (((r8 + r9) + (r10 + r11)) + ((r12 + r13) + (r14 + r15)));        \
+		vstore16(r0, 0, o + 16 * v), vstore16(r1, 0, o + 64 + 16 * v);            \
+		vstore16(r2, 0, o + 128 + 16 * v), vstore16(r3, 0, o + 192 + 16 * v);     \
+		vstore16(r4, 0, o + 256 + 16 * v), vstore16(r5, 0, o + 320 + 16 * v);     \
+		vstore16(r6, 0, o + 384 + 16 * v), vstore16(r7, 0, o + 448 + 16 * v);     \
+		vstore16(r8, 0, o + 512 + 16 * v), vstore16(r9, 0, o + 576 + 16 * v);     \
+		vstore16(r10, 0, o + 640 + 16 * v), vstore16(r11, 0, o + 704 + 16 * v);   \
+		vstore16(r12, 0, o + 768 + 16 * v), vstore16(r13, 0, o + 832 + 16 * v);   \
+		vstore16(r14, 0, o + 896 + 16 * v), vstore16(r15, 0, o + 960 + 16 * v);   \
+	}
+			CL_EACH_V(CL_TILE)
+		}
+		for (; q < nq; q++) {
+			__global float *o = s + (size_t)q * 64;
+			for (int c = 0; c < 64; c++)
+				o[c] = g[(size_t)c * P + q];
+#define CL_BTAIL(v) b##v += vload16(v, o);
+			CL_EACH_V(CL_BTAIL)
+		}
+		__global const float *xb = xq + xqo + ((size_t)n * Hq + oh0) * Wq;
+		for (int t0 = 0; t0 < KK; t0 += CL_T) {
+#define CL_OFF(j)                                                                         \
+	int f##j = t0 + j < KK ? t0 + j : 0, o##j = f##j / KW * Wq + f##j % KW;
+			CL_EACH_T(CL_OFF)
+			__global float *at = acc + (size_t)t0 * 64;
+#define CL_ALOAD_V(j, v) float16 a##j##v = vload16(0, at + 64 * j + 16 * v);
+#define CL_ALOAD(j) CL_ALOAD_V(j, 0) CL_ALOAD_V(j, 1) CL_ALOAD_V(j, 2) CL_ALOAD_V(j, 3)
+			CL_EACH_T(CL_ALOAD)
+			for (int r = 0; r < oh1 - oh0; r++) {
+				__global const float *xr = xb + (size_t)r * Wq;
+				__global const float *sr = s + (size_t)r * OW * 64;
+				for (int ow = 0; ow < OW; ow++) {
+					__global const float *d = sr + (size_t)ow * 64;
+					float16 d0 = vload16(0, d), d1 = vload16(1, d),
+					        d2 = vload16(2, d), d3 = vload16(3, d);
+#define CL_FMA(j)                                                                         \
+	{                                                                                 \
+		float16 v_ = (float16)(xr[ow + o##j]);                                    \
+		a##j##0 = fma(v_, d0, a##j##0), a##j##1 = fma(v_, d1, a##j##1);           \
+		a##j##2 = fma(v_, d2, a##j##2), a##j##3 = fma(v_, d3, a##j##3);           \
+	}
+					CL_EACH_T(CL_FMA)
+				}
+			}
+#define CL_ASTORE_V(j, v) vstore16(a##j##v, 0, at + 64 * j + 16 * v);
+#define CL_ASTORE(j) CL_ASTORE_V(j, 0) CL_ASTORE_V(j, 1) CL_ASTORE_V(j, 2) CL_ASTORE_V(j, 3)
+			CL_EACH_T(CL_ASTORE)
+		}
+	}
+	__global float *out = part + po + (size_t)p * 64 * KK;
+	for (int t = 0; t < KK; t++)
+		for (int c = 0; c < 64; c++)
+			out[(size_t)c * KK + t] = acc[t * 64 + c];
+	if (has_b) {
+#define CL_BSTORE(v) vstore16(b##v, v, pb + pbo + (size_t)p * 64);
+		CL_EACH_V(CL_BSTORE)
+	}
+}
+
 /* Weight gradient of a conv with one output channel: part [NP, C*KK] as
  * above.  A work-item takes input channel c: each staged input row gives
  * KW windows, each window one FMA per kernel row kh whose output row

@@ -1590,6 +1590,60 @@ static int c1_weight_planes(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf d
 	return add_parts(ctx, dw, m, nq + 48, nw, np);
 }
 
+/* Whether conv_c1_weight_cl takes the weight and bias gradients: the
+ * convs that c1_weight_planes would take, with 64 output channels. */
+static int c1_weight_cl_fits(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return direct_c1(ctx, g) && ctx->c1_last && g->OC == 64 && g->KW > DIRECT_W_K &&
+	       g->SH == 1 && g->SW == 1;
+}
+
+/* Output pixels of a unit of conv_c1_weight_cl (at most, in whole rows
+ * but at least one): 1152 * 64 floats (288 KiB) of dy channels last stay
+ * in the L2 cache, and a 33x33 plane is one unit. */
+#define CL_UNIT 1152
+#define CL_PARTS 16
+
+/* dw += and db += (if given) the gradients of a conv that
+ * c1_weight_cl_fits by conv_c1_weight_cl: the scratch holds the padded
+ * planes of x (embed_padded), the parts of dw and db, and the work-items'
+ * areas (dy channels last and the tap sums); then conv_add_parts. */
+static int c1_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, nn_buf dy,
+                        nn_buf x)
+{
+	const char *name = "conv_c1_weight_cl";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	int Hq = g->OH + g->KH - 1, Wq = g->OW + g->KW - 1, KK = g->KH * g->KW;
+	int R = CL_UNIT / g->OW < 1 ? 1 : CL_UNIT / g->OW > g->OH ? g->OH : CL_UNIT / g->OW;
+	size_t KKr = ((size_t)KK + 5) / 6 * 6, units = (size_t)g->B * ((g->OH + R - 1) / R);
+	size_t np = units < CL_PARTS ? units : CL_PARTS, nw = (size_t)64 * KK;
+	size_t nq = (size_t)g->B * Hq * Wq, pw = nq, pb = pw + np * nw;
+	size_t so = (pb + np * 64 + 15) / 16 * 16, area = ((size_t)R * g->OW + KKr) * 64;
+	cl_mem m;
+	int st = nn_scratch(ctx, so + np * area, &m);
+	if (st != TG_CL_OK || (st = embed_padded(ctx, g, nn_buf_of(m, 0), x)) != TG_CL_OK)
+		return st;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, nn_buf_of(m, pw));
+	nn_arg_buf(&a, nn_buf_of(m, pb));
+	nn_arg_int(&a, nn_has(db));
+	nn_arg_buf(&a, nn_buf_of(m, so));
+	nn_arg_buf(&a, dy);
+	nn_arg_buf(&a, nn_buf_of(m, 0));
+	const int v[8] = { g->B, (int)np, g->KH, g->KW, Hq, Wq, g->OH, g->OW };
+	for (int i = 0; i < 8; i++)
+		nn_arg_int(&a, v[i]);
+	nn_arg_int(&a, R);
+	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
+	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK ||
+	    (st = add_parts(ctx, dw, m, pw, nw, np)) != TG_CL_OK || !nn_has(db))
+		return st;
+	return add_parts(ctx, db, m, pb, 64, np);
+}
+
 /* Pixels per range of conv_pointwise_weight (at most; nn_conv.cl says
  * why), and the parts it aims at for a batch. */
 #define PW_RANGE 2048
@@ -1892,13 +1946,15 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 	const size_t chw = (size_t)g->C * g->H * g->W, ohw = (size_t)g->OH * g->OW;
 	const size_t ckk = (size_t)g->C * g->KH * g->KW, ocohw = (size_t)g->OC * ohw;
 	/* the weight and bias gradients in one pass over dy: a 3x3 conv with
-	 * one input channel, or a 1x1 conv (with one input or output
-	 * channel: the kernels below) */
-	int c1_3x3 = c1_weight_3x3_fits(ctx, g);
-	if (nn_has(dw) && (c1_3x3 || (is_pointwise(g) && ctx->conv_direct && g->OC > 1 &&
-	                              !direct_c1(ctx, g)))) {
-		int st = c1_3x3 ? c1_weight_3x3(ctx, g, dw, db, dy, x)
-		                : pointwise_weight(ctx, g, dw, db, dy, x);
+	 * one input channel, a wider stride-1 one with 64 output channels,
+	 * or a 1x1 conv (with one input or output channel: the kernels
+	 * below) */
+	int c1_3x3 = c1_weight_3x3_fits(ctx, g), c1_cl = c1_weight_cl_fits(ctx, g);
+	if (nn_has(dw) && (c1_3x3 || c1_cl ||
+	                   (is_pointwise(g) && ctx->conv_direct && g->OC > 1 && !direct_c1(ctx, g)))) {
+		int st = c1_3x3  ? c1_weight_3x3(ctx, g, dw, db, dy, x)
+		         : c1_cl ? c1_weight_cl(ctx, g, dw, db, dy, x)
+		                 : pointwise_weight(ctx, g, dw, db, dy, x);
 		if (st != TG_CL_OK || !nn_has(dx))
 			return st;
 		dw = db = NN_NONE;   /* the data gradient below */
