@@ -1311,6 +1311,63 @@ static int c1_flat(const nn_conv2d *g)
 	return g->SH == 1 && g->SW == 1 && g->OW == g->W && g->W % 16 && (size_t)g->H * g->W >= 16;
 }
 
+/* Whether conv_c1_last_forward takes the forward and conv_c1_weight_cl
+ * the weight and bias gradients: the convs with kernels wider than 5
+ * that conv_c1_flat_forward or conv_c1_forward and c1_weight_planes
+ * would take, with 64 output channels. */
+static int c1_last_fits(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return direct_c1(ctx, g) && ctx->c1_last && g->OC == 64 && g->KW > DIRECT_W_K &&
+	       g->SH == 1 && g->SW == 1;
+}
+
+/* Output pixels of a unit of those kernels (at most, in whole rows but
+ * at least one): 1152 * 64 floats (288 KiB) channels last stay in the L2
+ * cache, and a 33x33 plane is one unit.  Units go to CL_PARTS
+ * work-items. */
+#define CL_UNIT 1152
+#define CL_PARTS 16
+
+/* Rows of a unit (CL_UNIT) and the work-items for g's units. */
+static int cl_rows(const nn_conv2d *g, size_t *np)
+{
+	int R = CL_UNIT / g->OW < 1 ? 1 : CL_UNIT / g->OW > g->OH ? g->OH : CL_UNIT / g->OW;
+	size_t units = (size_t)g->B * ((g->OH + R - 1) / R);
+	*np = units < CL_PARTS ? units : CL_PARTS;
+	return R;
+}
+
+/* y = conv(x) by conv_c1_last_forward (c1_last_fits), wt the weights by
+ * tap: x zero-padded into planes (embed_padded) where g has padding, and
+ * after them the work-items' areas. */
+static int c1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf wt,
+                           nn_buf b, int act, float slope)
+{
+	const char *name = "conv_c1_last_forward";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	int Hq = g->OH + g->KH - 1, Wq = g->OW + g->KW - 1, pad = g->PH > 0 || g->PW > 0;
+	size_t np;
+	int R = cl_rows(g, &np);
+	size_t nq = pad ? (size_t)g->B * Hq * Wq : 0, so = (nq + 15) / 16 * 16;
+	cl_mem m;
+	int st = nn_scratch(ctx, so + np * ((size_t)R * g->OW + 6) * 64, &m);
+	if (st != TG_CL_OK || (pad && (st = embed_padded(ctx, g, nn_buf_of(m, 0), x)) != TG_CL_OK))
+		return st;
+	nn_args a;
+	nn_args_begin(&a, k);
+	arg_forward_head(&a, y, pad ? nn_buf_of(m, 0) : x, wt, b);
+	nn_arg_buf(&a, nn_buf_of(m, so));
+	const int v[9] = { g->B, (int)np, g->KH, g->KW, Hq, Wq, g->OH, g->OW, R };
+	for (int i = 0; i < 9; i++)
+		nn_arg_int(&a, v[i]);
+	nn_arg_int(&a, act);
+	nn_arg_float(&a, slope);
+	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+}
+
 /* y = conv(x) by conv_c1_forward (C = 1); flip: w is the [1, OC, KH, KW]
  * of the conv whose data gradient this is, its taps reversed. */
 static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
@@ -1331,6 +1388,8 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		          : taps(ctx, nn_buf_of(wt, 0), w, g->OC, 1, (int)KK, 0);
 	if (st != TG_CL_OK)
 		return st;
+	if (c1_last_fits(ctx, g))
+		return c1_last_forward(ctx, g, y, x, nn_buf_of(wt, 0), b, act, slope);
 	/* Stride 1 with padding: the kernel runs on the input zero-padded
 	 * into planes, where its windows lie inside the rows and take the
 	 * path without staging (srcnn train at 32x32 windows: every vector
@@ -1590,22 +1649,8 @@ static int c1_weight_planes(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf d
 	return add_parts(ctx, dw, m, nq + 48, nw, np);
 }
 
-/* Whether conv_c1_weight_cl takes the weight and bias gradients: the
- * convs that c1_weight_planes would take, with 64 output channels. */
-static int c1_weight_cl_fits(const nn_ctx *ctx, const nn_conv2d *g)
-{
-	return direct_c1(ctx, g) && ctx->c1_last && g->OC == 64 && g->KW > DIRECT_W_K &&
-	       g->SH == 1 && g->SW == 1;
-}
-
-/* Output pixels of a unit of conv_c1_weight_cl (at most, in whole rows
- * but at least one): 1152 * 64 floats (288 KiB) of dy channels last stay
- * in the L2 cache, and a 33x33 plane is one unit. */
-#define CL_UNIT 1152
-#define CL_PARTS 16
-
 /* dw += and db += (if given) the gradients of a conv that
- * c1_weight_cl_fits by conv_c1_weight_cl: the scratch holds the padded
+ * c1_last_fits by conv_c1_weight_cl: the scratch holds the padded
  * planes of x (embed_padded), the parts of dw and db, and the work-items'
  * areas (dy channels last and the tap sums); then conv_add_parts. */
 static int c1_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, nn_buf dy,
@@ -1616,9 +1661,9 @@ static int c1_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, n
 	if (!k)
 		return ctx->status;
 	int Hq = g->OH + g->KH - 1, Wq = g->OW + g->KW - 1, KK = g->KH * g->KW;
-	int R = CL_UNIT / g->OW < 1 ? 1 : CL_UNIT / g->OW > g->OH ? g->OH : CL_UNIT / g->OW;
-	size_t KKr = ((size_t)KK + 5) / 6 * 6, units = (size_t)g->B * ((g->OH + R - 1) / R);
-	size_t np = units < CL_PARTS ? units : CL_PARTS, nw = (size_t)64 * KK;
+	size_t np;
+	int R = cl_rows(g, &np);
+	size_t KKr = ((size_t)KK + 5) / 6 * 6, nw = (size_t)64 * KK;
 	size_t nq = (size_t)g->B * Hq * Wq, pw = nq, pb = pw + np * nw;
 	size_t so = (pb + np * 64 + 15) / 16 * 16, area = ((size_t)R * g->OW + KKr) * 64;
 	cl_mem m;
@@ -1949,7 +1994,7 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 	 * one input channel, a wider stride-1 one with 64 output channels,
 	 * or a 1x1 conv (with one input or output channel: the kernels
 	 * below) */
-	int c1_3x3 = c1_weight_3x3_fits(ctx, g), c1_cl = c1_weight_cl_fits(ctx, g);
+	int c1_3x3 = c1_weight_3x3_fits(ctx, g), c1_cl = c1_last_fits(ctx, g);
 	if (nn_has(dw) && (c1_3x3 || c1_cl ||
 	                   (is_pointwise(g) && ctx->conv_direct && g->OC > 1 && !direct_c1(ctx, g)))) {
 		int st = c1_3x3  ? c1_weight_3x3(ctx, g, dw, db, dy, x)

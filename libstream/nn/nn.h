@@ -114,11 +114,12 @@ typedef struct nn_ctx {
 	int s1_direct;      /* conv: the same for 3x3 stride-1 convs with padding
 	                       1 on rows a multiple of 16 wide (1, default; 0:
 	                       from padded planes) */
-	int c1_last;        /* conv: the weight and bias gradients of stride-1
-	                       convs with one input channel, 64 output channels
-	                       and kernels wider than 5 (SRCNN's 9x9) with dy
-	                       put channels last in the cache (1, default, on
-	                       a CPU device) or from padded planes (0) */
+	int c1_last;        /* conv: with conv_direct, the forward and the
+	                       weight and bias gradients of stride-1 convs with
+	                       one input channel, 64 output channels and kernels
+	                       wider than 5 (SRCNN's 9x9) channels last in the
+	                       cache (1, default) or by the row-wise kernels and
+	                       from padded planes (0) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048; nn_ctx_init

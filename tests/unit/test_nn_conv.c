@@ -310,8 +310,9 @@ static const conv_case cases[] = {
 	  3, 0, 0, 1, 0, 1 },
 	{ "conv2d 7x7 p3 direct, one input channel, wide taps, 66 images", 66, 1, 4, 6, 8, 7, 7, 1,
 	  1, 3, 3, 0, 0, 1, 0, 1 },
-	/* 64 output channels: the weight and bias gradients with dy channels
-	 * last (conv_c1_weight_cl): 16x16 tiles and a partial last one (370
+	/* 64 output channels: the forward (conv_c1_last_forward) and the
+	 * weight and bias gradients (conv_c1_weight_cl) channels last in the
+	 * cache: 16x16 tiles and a partial last one (370
 	 * and 30 pixels), units of whole rows (3 rows of 300 columns, the
 	 * last unit of 2), more units than parts and fewer, taps in blocks
 	 * of 6 (81, 35 and 7: partial last blocks), no bias */
@@ -323,6 +324,10 @@ static const conv_case cases[] = {
 	  3, 0, 0, 1, 0, 1 },
 	{ "conv2d 1x7 valid direct, 64 channels last", 2, 1, 3, 20, 64, 1, 7, 1, 1, 0, 0, 0, 0, 1,
 	  0, 0 },
+	/* the data gradient of a 9x9 conv with 64 input channels and one
+	 * output channel: conv_c1_last_forward on dy with the flipped weights */
+	{ "conv2d 9x9 p3 one output channel, dx channels last", 2, 64, 12, 20, 1, 9, 9, 1, 1, 3, 3,
+	  0, 0, 1, 0, 0 },
 	{ "conv2d 1x11 p(0,5) direct, one input channel, wide taps", 2, 1, 3, 40, 9, 1, 11, 1, 1, 0,
 	  5, 0, 0, 0, 0, 1 },
 	{ "conv2d 5x5 p2 direct, one output channel", 2, 5, 19, 35, 1, 5, 5, 1, 1, 2, 2, 0, 0, 1, 0,
@@ -712,8 +717,9 @@ int main(void)
 			run_act(ctx, &cases[i], NN_ACT_LEAKY);
 		}
 	ctx->s2_direct = ctx->s1_direct = 1;
-	/* The cases that conv_c1_weight_cl takes, from padded planes instead
-	 * (ctx->c1_last 0). */
+	/* The cases that conv_c1_last_forward and conv_c1_weight_cl take, by
+	 * the row-wise kernels and from padded planes instead (ctx->c1_last
+	 * 0). */
 	ctx->c1_last = 0;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		if (strstr(cases[i].name, "channels last"))
