@@ -811,6 +811,10 @@ int main(void)
 	test_masks();
 	test_minmax();
 	test_rsel();
+	/* before any OpenCL: it sets TOMOGAN_SPOOL and TMPDIR with setenv,
+	 * which must not race PoCL's worker threads reading the environment
+	 * (test_nn_ckpt says more); the spool's own threads are joined by
+	 * tg_spool_close before each setenv */
 	test_spool();
 	static struct fcase cases[64];
 	int nc = load_cases(cases, 64);

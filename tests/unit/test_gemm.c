@@ -406,6 +406,9 @@ int main(void)
 	int st = tg_cl_init(&cl);
 	if (!check(st == TG_CL_OK, "init: %s", st ? tg_cl_error() : cl->name))
 		return check_finish();
+	/* first, before any kernel runs: it sets TOMOGAN_GEMM with setenv,
+	 * and PoCL's worker threads read the environment while they compile
+	 * a kernel at its first launch (test_nn_ckpt says more) */
 	test_backend_choice(cl);
 	test_shapes(cl);
 	test_special(cl);
