@@ -676,6 +676,84 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
 	C1_EACH(C1_STORE)
 }
 
+/* shuffle indices: lane i takes lane i - 1 of the second vector (lane 15
+ * of the first at i = 0), or lane i + 1 of the first (lane 0 of the
+ * second at i = 15) */
+#define LANE_PREV 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+#define LANE_NEXT 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+
+/* conv_c1_forward for 3x3 kernels, stride 1, padding 1, on rows a
+ * multiple of 16 wide (the critic's 1->64 layer at 64x64, and so the
+ * generator's 64->1 data gradient): a work-item computes one output row
+ * for 4 channels, in chunks of up to 4 vectors (64 columns).  Per input
+ * row of a chunk, its vectors are loaded aligned (0 past the row: only
+ * a last chunk has fewer than 4) and the kw = 0 and 2 windows made by
+ * lane shifts (LANE_PREV, LANE_NEXT) with the columns either side of the
+ * chunk (0 past the row), 4 weight broadcasts per tap
+ * feeding 16 FMAs.  Each channel's row is stored as one run of up to 256
+ * bytes: non-temporal stores written 64 bytes at a time to each of 16
+ * planes ran at 31 GB/s here, in runs of 4 lines at 43 (a test program
+ * writing 64 MiB with two threads), and conv_c1_forward writes 16
+ * planes 64 bytes at a time.  The taps are summed in conv_c1_forward's
+ * order (bias, then kh, kw).  wt [9, OC] as for conv_c1_forward, OC a
+ * multiple of 4.  Dimension 0 over the blocks of 4 output channels, 1
+ * over H, 2 over B. */
+#define S4_EACH(X) X(0) X(1) X(2) X(3)
+#define S4_EACH_OJ(X) X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) \
+	X(2, 0) X(2, 1) X(2, 2) X(2, 3) X(3, 0) X(3, 1) X(3, 2) X(3, 3)
+__kernel void conv_c1_s1_forward(__global float *y, ulong yo, __global const float *x,
+                                 ulong xo, __global const float *wt, ulong wo,
+                                 __global const float *b, ulong bo, int has_b, int OC, int H,
+                                 int W, int act, float slope)
+{
+	int oc0 = (int)get_global_id(0) * 4, oh = get_global_id(1), n = get_global_id(2);
+	if (oc0 >= OC || oh >= H)
+		return;
+	size_t plane = (size_t)H * W;
+	__global const float *xp = x + xo + (size_t)n * plane;
+	__global float *out = y + yo + ((size_t)(n * OC + oc0) * H + oh) * W;
+	int nt = NT_OK && (((ulong)out | (plane * 4)) & 63) == 0 &&
+	         (size_t)get_global_size(2) * OC * plane * 4 >= NT_BYTES;
+	for (int c0 = 0; c0 < W; c0 += 64) {
+		int nv = min(4, (W - c0) / 16);
+#define S4_INIT(o, j) float16 a##o##j = (float16)(has_b ? b[bo + oc0 + o] : 0.0f);
+		S4_EACH_OJ(S4_INIT)
+		for (int kh = 0; kh < 3; kh++) {
+			int ih = oh - 1 + kh;
+			if (ih < 0 || ih >= H)
+				continue;
+			__global const float *row = xp + (size_t)ih * W + c0;
+			float16 left = (float16)(c0 > 0 ? row[-1] : 0.0f);
+			float16 right = (float16)(c0 + 16 * nv < W ? row[16 * nv] : 0.0f);
+#define S4_LOAD(j) float16 v##j = j < nv ? vload16(j, row) : (float16)(0.0f);
+			S4_EACH(S4_LOAD)
+			float16 p0 = __builtin_shufflevector(left, v0, LANE_PREV);
+			float16 p1 = __builtin_shufflevector(v0, v1, LANE_PREV);
+			float16 p2 = __builtin_shufflevector(v1, v2, LANE_PREV);
+			float16 p3 = __builtin_shufflevector(v2, v3, LANE_PREV);
+			float16 q0 = __builtin_shufflevector(v0, v1, LANE_NEXT);
+			float16 q1 = __builtin_shufflevector(v1, v2, LANE_NEXT);
+			float16 q2 = __builtin_shufflevector(v2, v3, LANE_NEXT);
+			float16 q3 = __builtin_shufflevector(v3, right, LANE_NEXT);
+			__global const float *wk = wt + wo + (size_t)kh * 3 * OC + oc0;
+#define S4_TAP(o, j)                                                                      \
+	a##o##j = fma((float16)(wk[o]), p##j, a##o##j);                                   \
+	a##o##j = fma((float16)(wk[OC + o]), v##j, a##o##j);                              \
+	a##o##j = fma((float16)(wk[2 * OC + o]), q##j, a##o##j);
+			S4_EACH_OJ(S4_TAP)
+		}
+#define S4_STORE(o, j)                                                                    \
+	if (j < nv) {                                                                     \
+		__global float *q_ = out + (size_t)o * plane + c0 + 16 * j;               \
+		if (nt)                                                                   \
+			NT_STORE16(act16(a##o##j, act, slope), q_);                       \
+		else                                                                      \
+			vstore16(act16(a##o##j, act, slope), 0, q_);                      \
+	}
+		S4_EACH_OJ(S4_STORE)
+	}
+}
+
 /* Lanes i < 16 of p[j + i], 0 outside [0, n) (n >= 16): one plain load
  * inside, edge16 across an end. */
 static float16 flat16(__global const float *p, int j, int n)
@@ -936,11 +1014,6 @@ CONV_PLANES_FORWARD(conv_planes_forward3, 3)
  * 3x3 s2 128->128").  Dimension 0 over the blocks of 8 output channels,
  * 1 over the 16-column vectors of a row, 2 over B times the pairs of
  * rows. */
-/* shuffle indices: lane i takes lane i - 1 of the second vector (lane 15
- * of the first at i = 0), or lane i + 1 of the first (lane 0 of the
- * second at i = 15) */
-#define LANE_PREV 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-#define LANE_NEXT 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
 #define S2_ROW(v, ok, p)                                                             \
 	float16 v##1, v##2, v##0;                                                    \
 	if (ok) {                                                                    \

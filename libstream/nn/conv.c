@@ -1368,6 +1368,15 @@ static int c1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
 
+/* Whether conv_c1_s1_forward takes the forward of g (one input channel):
+ * 3x3, stride 1, padding 1, rows a multiple of 16 wide, OC a multiple of
+ * 4; with ctx->s1_direct. */
+static int c1_s1_fits(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->s1_direct && g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1 &&
+	       g->PH == 1 && g->PW == 1 && g->W % 16 == 0 && g->OC % 4 == 0;
+}
+
 /* y = conv(x) by conv_c1_forward (C = 1); flip: w is the [1, OC, KH, KW]
  * of the conv whose data gradient this is, its taps reversed. */
 static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
@@ -1390,6 +1399,12 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		return st;
 	if (c1_last_fits(ctx, g))
 		return c1_last_forward(ctx, g, y, x, nn_buf_of(wt, 0), b, act, slope);
+	if (c1_s1_fits(ctx, g)) {
+		const int v[4] = { g->OC, g->H, g->W, act };
+		const size_t global[3] = { (size_t)g->OC / 4, (size_t)g->H, (size_t)g->B };
+		return launch_forward(ctx, "conv_c1_s1_forward", y, x, nn_buf_of(wt, 0), b, v, 4,
+		                      slope, global);
+	}
 	/* Stride 1 with padding: the kernel runs on the input zero-padded
 	 * into planes, where its windows lie inside the rows and take the
 	 * path without staging (srcnn train at 32x32 windows: every vector
