@@ -1768,6 +1768,30 @@ __kernel void conv_c1_weight_planes(__global float *part, ulong po, __global con
 	t##9 = IHI16(r##4, r##12), t##10 = ILO16(r##5, r##13),                          \
 	t##11 = IHI16(r##5, r##13), t##12 = ILO16(r##6, r##14),                         \
 	t##13 = IHI16(r##6, r##14), t##14 = ILO16(r##7, r##15), t##15 = IHI16(r##7, r##15);
+/* A 16x16 tile: rows r0..r15 loaded from p, p + st, ..., turned into its
+ * columns in place (through t0..t15), or stored to p, p + st, ... */
+#define T16_LOAD(r, p, st)                                                                \
+	float16 r##0 = vload16(0, p), r##1 = vload16(0, (p) + (st)),                      \
+	        r##2 = vload16(0, (p) + 2 * (st)), r##3 = vload16(0, (p) + 3 * (st)),     \
+	        r##4 = vload16(0, (p) + 4 * (st)), r##5 = vload16(0, (p) + 5 * (st)),     \
+	        r##6 = vload16(0, (p) + 6 * (st)), r##7 = vload16(0, (p) + 7 * (st)),     \
+	        r##8 = vload16(0, (p) + 8 * (st)), r##9 = vload16(0, (p) + 9 * (st)),     \
+	        r##10 = vload16(0, (p) + 10 * (st)), r##11 = vload16(0, (p) + 11 * (st)), \
+	        r##12 = vload16(0, (p) + 12 * (st)), r##13 = vload16(0, (p) + 13 * (st)), \
+	        r##14 = vload16(0, (p) + 14 * (st)), r##15 = vload16(0, (p) + 15 * (st));
+#define T16_TRANSPOSE(r, t)                                                               \
+	float16 t##0, t##1, t##2, t##3, t##4, t##5, t##6, t##7, t##8, t##9, t##10, t##11, \
+	        t##12, t##13, t##14, t##15;                                               \
+	CL_ROUND(r, t) CL_ROUND(t, r) CL_ROUND(r, t) CL_ROUND(t, r)
+#define T16_STORE(r, p, st)                                                               \
+	vstore16(r##0, 0, p), vstore16(r##1, 0, (p) + (st));                              \
+	vstore16(r##2, 0, (p) + 2 * (st)), vstore16(r##3, 0, (p) + 3 * (st));             \
+	vstore16(r##4, 0, (p) + 4 * (st)), vstore16(r##5, 0, (p) + 5 * (st));             \
+	vstore16(r##6, 0, (p) + 6 * (st)), vstore16(r##7, 0, (p) + 7 * (st));             \
+	vstore16(r##8, 0, (p) + 8 * (st)), vstore16(r##9, 0, (p) + 9 * (st));             \
+	vstore16(r##10, 0, (p) + 10 * (st)), vstore16(r##11, 0, (p) + 11 * (st));         \
+	vstore16(r##12, 0, (p) + 12 * (st)), vstore16(r##13, 0, (p) + 13 * (st));         \
+	vstore16(r##14, 0, (p) + 14 * (st)), vstore16(r##15, 0, (p) + 15 * (st));
 __kernel void conv_c1_weight_cl(__global float *part, ulong po, __global float *pb, ulong pbo,
                                 int has_b, __global float *scr, ulong so,
                                 __global const float *dy, ulong dyo, __global const float *xq,
@@ -1792,28 +1816,11 @@ __kernel void conv_c1_weight_cl(__global float *part, ulong po, __global float *
 		/* 16 channels at a time: 16 rows of dy read in order */
 #define CL_TILE(v)                                                                        \
 	for (q = 0; q + 16 <= nq; q += 16) {                                              \
-		__global float *o = s + (size_t)q * 64;                                   \
-		__global const float *gc = g + (size_t)(16 * v) * P + q;                  \
-		float16 r0 = vload16(0, gc), r1 = vload16(0, gc + P),                     \
-		        r2 = vload16(0, gc + 2 * P), r3 = vload16(0, gc + 3 * P),         \
-		        r4 = vload16(0, gc + 4 * P), r5 = vload16(0, gc + 5 * P),         \
-		        r6 = vload16(0, gc + 6 * P), r7 = vload16(0, gc + 7 * P),         \
-		        r8 = vload16(0, gc + 8 * P), r9 = vload16(0, gc + 9 * P),         \
-		        r10 = vload16(0, gc + 10 * P), r11 = vload16(0, gc + 11 * P),     \
-		        r12 = vload16(0, gc + 12 * P), r13 = vload16(0, gc + 13 * P),     \
-		        r14 = vload16(0, gc + 14 * P), r15 = vload16(0, gc + 15 * P);     \
-		float16 t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15; \
-		CL_ROUND(r, t) CL_ROUND(t, r) CL_ROUND(r, t) CL_ROUND(t, r)               \
+		T16_LOAD(r, g + (size_t)(16 * v) * P + q, P)                              \
+		T16_TRANSPOSE(r, t)                                                       \
 		b##v += ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)) +                \
 		        (((r8 + r9) + (r10 + r11)) + ((r12 + r13) + (r14 + r15)));        \
-		vstore16(r0, 0, o + 16 * v), vstore16(r1, 0, o + 64 + 16 * v);            \
-		vstore16(r2, 0, o + 128 + 16 * v), vstore16(r3, 0, o + 192 + 16 * v);     \
-		vstore16(r4, 0, o + 256 + 16 * v), vstore16(r5, 0, o + 320 + 16 * v);     \
-		vstore16(r6, 0, o + 384 + 16 * v), vstore16(r7, 0, o + 448 + 16 * v);     \
-		vstore16(r8, 0, o + 512 + 16 * v), vstore16(r9, 0, o + 576 + 16 * v);     \
-		vstore16(r10, 0, o + 640 + 16 * v), vstore16(r11, 0, o + 704 + 16 * v);   \
-		vstore16(r12, 0, o + 768 + 16 * v), vstore16(r13, 0, o + 832 + 16 * v);   \
-		vstore16(r14, 0, o + 896 + 16 * v), vstore16(r15, 0, o + 960 + 16 * v);   \
+		T16_STORE(r, s + (size_t)q * 64 + 16 * v, 64)                             \
 	}
 		CL_EACH_V(CL_TILE)
 		for (; q < nq; q++) {
@@ -1932,26 +1939,9 @@ __kernel void conv_c1_last_forward(__global float *y, ulong yo, __global const f
 		int q = 0;
 #define CLF_TILE(v)                                                                       \
 	for (q = 0; q + 16 <= nq; q += 16) {                                              \
-		__global const float *o = s + (size_t)q * 64;                             \
-		float16 r0 = vload16(0, o + 16 * v), r1 = vload16(0, o + 64 + 16 * v),    \
-		        r2 = vload16(0, o + 128 + 16 * v), r3 = vload16(0, o + 192 + 16 * v), \
-		        r4 = vload16(0, o + 256 + 16 * v), r5 = vload16(0, o + 320 + 16 * v), \
-		        r6 = vload16(0, o + 384 + 16 * v), r7 = vload16(0, o + 448 + 16 * v), \
-		        r8 = vload16(0, o + 512 + 16 * v), r9 = vload16(0, o + 576 + 16 * v), \
-		        r10 = vload16(0, o + 640 + 16 * v), r11 = vload16(0, o + 704 + 16 * v), \
-		        r12 = vload16(0, o + 768 + 16 * v), r13 = vload16(0, o + 832 + 16 * v), \
-		        r14 = vload16(0, o + 896 + 16 * v), r15 = vload16(0, o + 960 + 16 * v); \
-		float16 t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15; \
-		CL_ROUND(r, t) CL_ROUND(t, r) CL_ROUND(r, t) CL_ROUND(t, r)               \
-		__global float *gc = g + (size_t)(16 * v) * P + q;                        \
-		vstore16(r0, 0, gc), vstore16(r1, 0, gc + P), vstore16(r2, 0, gc + 2 * P); \
-		vstore16(r3, 0, gc + 3 * P), vstore16(r4, 0, gc + 4 * P);                 \
-		vstore16(r5, 0, gc + 5 * P), vstore16(r6, 0, gc + 6 * P);                 \
-		vstore16(r7, 0, gc + 7 * P), vstore16(r8, 0, gc + 8 * P);                 \
-		vstore16(r9, 0, gc + 9 * P), vstore16(r10, 0, gc + 10 * P);               \
-		vstore16(r11, 0, gc + 11 * P), vstore16(r12, 0, gc + 12 * P);             \
-		vstore16(r13, 0, gc + 13 * P), vstore16(r14, 0, gc + 14 * P);             \
-		vstore16(r15, 0, gc + 15 * P);                                            \
+		T16_LOAD(r, s + (size_t)q * 64 + 16 * v, 64)                              \
+		T16_TRANSPOSE(r, t)                                                       \
+		T16_STORE(r, g + (size_t)(16 * v) * P + q, P)                             \
 	}
 		CL_EACH_V(CLF_TILE)
 		for (; q < nq; q++)

@@ -1327,6 +1327,7 @@ static int c1_last_fits(const nn_ctx *ctx, const nn_conv2d *g)
  * work-items. */
 #define CL_UNIT 1152
 #define CL_PARTS 16
+#define CL_BLOCK 6 /* pixels or taps of a block (CL_T in nn_conv.cl) */
 
 /* Rows of a unit (CL_UNIT) and the work-items for g's units. */
 static int cl_rows(const nn_conv2d *g, size_t *np)
@@ -1352,7 +1353,7 @@ static int c1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	int R = cl_rows(g, &np);
 	size_t nq = pad ? (size_t)g->B * Hq * Wq : 0, so = (nq + 15) / 16 * 16;
 	cl_mem m;
-	int st = nn_scratch(ctx, so + np * ((size_t)R * g->OW + 6) * 64, &m);
+	int st = nn_scratch(ctx, so + np * ((size_t)R * g->OW + CL_BLOCK) * 64, &m);
 	if (st != TG_CL_OK || (pad && (st = embed_padded(ctx, g, nn_buf_of(m, 0), x)) != TG_CL_OK))
 		return st;
 	nn_args a;
@@ -1678,7 +1679,7 @@ static int c1_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, n
 	int Hq = g->OH + g->KH - 1, Wq = g->OW + g->KW - 1, KK = g->KH * g->KW;
 	size_t np;
 	int R = cl_rows(g, &np);
-	size_t KKr = ((size_t)KK + 5) / 6 * 6, nw = (size_t)64 * KK;
+	size_t KKr = ((size_t)KK + CL_BLOCK - 1) / CL_BLOCK * CL_BLOCK, nw = (size_t)64 * KK;
 	size_t nq = (size_t)g->B * Hq * Wq, pw = nq, pb = pw + np * nw;
 	size_t so = (pb + np * 64 + 15) / 16 * 16, area = ((size_t)R * g->OW + KKr) * 64;
 	cl_mem m;

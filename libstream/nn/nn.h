@@ -112,8 +112,10 @@ typedef struct nn_ctx {
 	                       straight from x and dy without phase planes (1,
 	                       default) or from the planes (0) */
 	int s1_direct;      /* conv: the same for 3x3 stride-1 convs with padding
-	                       1 on rows a multiple of 16 wide (1, default; 0:
-	                       from padded planes) */
+	                       1 on rows a multiple of 16 wide, and with
+	                       conv_direct the forward of such convs with one
+	                       input channel by rows (1, default; 0: from
+	                       padded planes) */
 	int c1_last;        /* conv: with conv_direct, the forward and the
 	                       weight and bias gradients of stride-1 convs with
 	                       one input channel, 64 output channels and kernels
