@@ -2361,6 +2361,79 @@ __kernel void conv_oc1_strip_3x3(__global float *y, ulong yo, __global const flo
 	}
 }
 
+/* conv_oc1_strip_3x3 on rows of exactly 64 columns, in bands of 2 output
+ * rows: per input row, 4 aligned loads, and the kw = 0 and 2 windows
+ * made by lane shifts (LANE_PREV, LANE_NEXT; zeros past the row ends)
+ * instead of unaligned and masked loads, 8 accumulators.  The 4-row
+ * strip kept 16 accumulators, 9 weights and its windows live across
+ * branches for the masked ones and spilled (about 6 stack moves per
+ * FMA in PoCL's code).  The order of the work and the prefetch hints
+ * are the strip's: channel by channel, each plane from its first row to
+ * its last, the sums so far in the output image (L1), the next
+ * channel's rows of the band asked for.  The sums are taken in the
+ * strip's order per channel (kh, then kw).  Dimensions 0 and 1 unused,
+ * 2 over B. */
+#define S64_EACHQJ(X) X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3)
+#define S64_EACHJ(X) X(0) X(1) X(2) X(3)
+/* a##q##j += row's windows of vector j times kernel row kh */
+#define S64_FMA(q, kh, j)                                                               \
+	a##q##j = fma((float16)(wc[kh * 3]), p##j, a##q##j);                            \
+	a##q##j = fma((float16)(wc[kh * 3 + 1]), v##j, a##q##j);                        \
+	a##q##j = fma((float16)(wc[kh * 3 + 2]), n##j, a##q##j);
+#define S64_R0(j) S64_FMA(0, 0, j)
+#define S64_R1(j) S64_FMA(1, 0, j) S64_FMA(0, 1, j)
+#define S64_R2(j) S64_FMA(1, 1, j) S64_FMA(0, 2, j)
+#define S64_R3(j) S64_FMA(1, 2, j)
+#define S64_ROW(r)                                                                      \
+	{                                                                               \
+		int ih = oh0 - 1 + r;                                                   \
+		if (ih >= 0 && ih < H) {                                                \
+			__global const float *row = plane + (size_t)ih * 64;            \
+			float16 v0 = vload16(0, row), v1 = vload16(1, row);             \
+			float16 v2 = vload16(2, row), v3 = vload16(3, row);             \
+			float16 z = (float16)(0.0f);                                    \
+			float16 p0 = __builtin_shufflevector(z, v0, LANE_PREV);         \
+			float16 p1 = __builtin_shufflevector(v0, v1, LANE_PREV);        \
+			float16 p2 = __builtin_shufflevector(v1, v2, LANE_PREV);        \
+			float16 p3 = __builtin_shufflevector(v2, v3, LANE_PREV);        \
+			float16 n0 = __builtin_shufflevector(v0, v1, LANE_NEXT);        \
+			float16 n1 = __builtin_shufflevector(v1, v2, LANE_NEXT);        \
+			float16 n2 = __builtin_shufflevector(v2, v3, LANE_NEXT);        \
+			float16 n3 = __builtin_shufflevector(v3, z, LANE_NEXT);         \
+			S64_EACHJ(S64_R##r)                                             \
+		}                                                                       \
+	}
+#define S64_LOADACC(q, j)                                                               \
+	float16 a##q##j = c == 0 || oh0 + q >= H ? bias : vload16(0, out + q * 64 + 16 * j);
+#define S64_STORE(q, j)                                                                 \
+	if (oh0 + q < H)                                                                \
+		vstore16(a##q##j, 0, out + q * 64 + 16 * j);
+__kernel void conv_oc1_strip64_3x3(__global float *y, ulong yo, __global const float *x,
+                                   ulong xo, __global const float *w, ulong wo,
+                                   __global const float *b, ulong bo, int has_b, int C, int H,
+                                   int W, int KH, int KW, int SH, int SW, int PH, int PW,
+                                   int OH, int OW)
+{
+	int n = get_global_id(2);
+	float16 bias = (float16)(has_b ? b[bo] : 0.0f);
+	for (int c = 0; c < C; c++) {
+		__global const float *plane = x + xo + (size_t)(n * C + c) * H * 64;
+		__global const float *wc = w + wo + (size_t)c * 9;
+		for (int oh0 = 0; oh0 < H; oh0 += 2) {
+			__global float *out = y + yo + ((size_t)n * H + oh0) * 64;
+			S64_EACHQJ(S64_LOADACC)
+			if (c + 1 < C) {
+				__global const float *nx = plane + (size_t)H * 64 + (size_t)oh0 * 64;
+				int e = min(2, H - oh0) * 64;
+				for (int k = 0; k < e; k += 16)
+					OT_HINT(nx + k);
+			}
+			S64_ROW(0) S64_ROW(1) S64_ROW(2) S64_ROW(3)
+			S64_EACHQJ(S64_STORE)
+		}
+	}
+}
+
 /* Weight gradient of a 1x1 conv (stride 1, no padding) of x [B, C, S]
  * into dy [B, OC, S], and with has_b its bias gradient: part [NP, OC, C]
  * holds, for the pixels [q*SPAN, (q+1)*SPAN) of image n (part p = n*G +

@@ -1163,7 +1163,8 @@ static int strip_fits(const nn_conv2d *g)
 /* The kernels for OC == 1 (argument lists in nn_conv.cl): direct and
  * register-blocked, conv_oc1_strip_3x3 (what strip_fits takes: the
  * generator's 64->1 layer at 64 x 64^2, 3.5-3.8 ms by
- * conv_oc1_tile_3x3, 2.1 ms here), conv_oc1_tile_3x3/_5x5 (stride
+ * conv_oc1_tile_3x3, 2.1 ms here; on rows of exactly 64,
+ * conv_oc1_strip64_3x3: 3.1 -> 1.8-1.9 ms on a later machine), conv_oc1_tile_3x3/_5x5 (stride
  * 1, square 3x3 and 5x5 kernels), conv_oc1_band (other stride-1 kernels
  * on rows up to 64 wide) or conv_oc1_rows (the rest), else
  * conv_oc1_forward (a GEMV against the implicit columns, any stride). */
@@ -1174,7 +1175,7 @@ static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_b
 	int tile = s1 && g->KH == g->KW && (g->KH == 3 || g->KH == 5);
 	int band = s1 && !tile && g->OW <= 64, strip = tile && strip_fits(g);
 	const char *name = !direct ? "conv_oc1_forward"
-	                   : strip ? "conv_oc1_strip_3x3"
+	                   : strip ? (g->W == 64 ? "conv_oc1_strip64_3x3" : "conv_oc1_strip_3x3")
 	                   : tile  ? (g->KH == 3 ? "conv_oc1_tile_3x3" : "conv_oc1_tile_5x5")
 	                   : band  ? "conv_oc1_band"
 	                           : "conv_oc1_rows";

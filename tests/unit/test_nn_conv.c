@@ -516,6 +516,12 @@ static const conv_case cases[] = {
 	  1, 0, 0, 0, 0, 0 },
 	{ "conv2d 3x3 p1 direct, one output channel, strips, one row", 8, 2, 1, 57, 1, 3, 3, 1, 1, 1,
 	  1, 0, 0, 1, 0, 0 },
+	/* exactly 64 wide: conv_oc1_strip64_3x3, bands of 2 rows (a last band
+	 * of one row, a single row) */
+	{ "conv2d 3x3 p1 direct, one output channel, strips, 64 wide, odd height", 8, 4, 9, 64, 1,
+	  3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 0 },
+	{ "conv2d 3x3 p1 direct, one output channel, strips, 64 wide, one row", 8, 3, 1, 64, 1, 3,
+	  3, 1, 1, 1, 1, 0, 0, 1, 0, 0 },
 	/* the weight gradient of shifted convs with OC >= 16 by
 	 * conv_grid_weight: parts of more than one chunk of 128 grid
 	 * positions (with whole-batch groups), a last block of 32 output
