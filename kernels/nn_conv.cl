@@ -2160,6 +2160,67 @@ WF_KERNEL(3, EACH3)
 WF_KERNEL(5, EACH5)
 #undef OW1_TAPS
 
+/* conv_oc1_weight_flat_3x3 on rows of exactly 64 columns (the
+ * generator's 64->1 layer): a work-item walks input channel c of its
+ * images row by row; per input row, 4 aligned loads and the kw = 0 and
+ * 2 windows by lane shifts (zeros past the row ends, as
+ * conv_oc1_strip64_3x3), each window multiplied by the dy rows of the up
+ * to 3 output rows it reaches (from L1: a dy row serves three input
+ * rows), 36 FMAs into 9 vector accumulators.  The flat kernel spilled
+ * its accumulators: the generator's 64->1 weight gradient at 64 x 64^2
+ * 2.8 ms there, 1.8-1.9 here.  Each row asks for the row CW3_AHEAD
+ * floats on (OT_HINT): without, 3.4 ms, as a work-item's plane is new
+ * to the prefetcher; two sets of accumulators against the FMAs'
+ * latency took 2.1.  part [NP, C*9] as for the others.  Dimension 0
+ * over C, 1 over NP. */
+#define W64_FMA(kh, j)                                                                  \
+	a##kh##0 = fma(d##j, p##j, a##kh##0), a##kh##1 = fma(d##j, v##j, a##kh##1);     \
+	a##kh##2 = fma(d##j, n##j, a##kh##2);
+#define W64_KH(kh)                                                                      \
+	if (ih + 1 - kh >= 0 && ih + 1 - kh < H) {                                      \
+		__global const float *gr = g + (size_t)(ih + 1 - kh) * 64;              \
+		float16 d0 = vload16(0, gr), d1 = vload16(1, gr), d2 = vload16(2, gr),  \
+		        d3 = vload16(3, gr);                                            \
+		W64_FMA(kh, 0) W64_FMA(kh, 1) W64_FMA(kh, 2) W64_FMA(kh, 3)             \
+	}
+__kernel void conv_oc1_weight64_3x3(__global float *part, ulong po, __global const float *dy,
+                                    ulong dyo, __global const float *x, ulong xo, int B, int NP,
+                                    int C, int H, int W)
+{
+	int c = get_global_id(0), p = get_global_id(1);
+	if (c >= C)
+		return;
+	size_t P = (size_t)H * 64;
+	float16 a00 = (float16)(0.0f), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00,
+	        a20 = a00, a21 = a00, a22 = a00;
+	int nend = B * (p + 1) / NP;
+	for (int n = B * p / NP; n < nend; n++) {
+		__global const float *plane = x + xo + ((size_t)n * C + c) * P;
+		__global const float *g = dy + dyo + (size_t)n * P;
+		for (int ih = 0; ih < H; ih++) {
+			__global const float *row = plane + (size_t)ih * 64;
+			OT_HINT(row + CW3_AHEAD), OT_HINT(row + CW3_AHEAD + 16);
+			OT_HINT(row + CW3_AHEAD + 32), OT_HINT(row + CW3_AHEAD + 48);
+			float16 v0 = vload16(0, row), v1 = vload16(1, row);
+			float16 v2 = vload16(2, row), v3 = vload16(3, row);
+			float16 z = (float16)(0.0f);
+			float16 p0 = __builtin_shufflevector(z, v0, LANE_PREV);
+			float16 p1 = __builtin_shufflevector(v0, v1, LANE_PREV);
+			float16 p2 = __builtin_shufflevector(v1, v2, LANE_PREV);
+			float16 p3 = __builtin_shufflevector(v2, v3, LANE_PREV);
+			float16 n0 = __builtin_shufflevector(v0, v1, LANE_NEXT);
+			float16 n1 = __builtin_shufflevector(v1, v2, LANE_NEXT);
+			float16 n2 = __builtin_shufflevector(v2, v3, LANE_NEXT);
+			float16 n3 = __builtin_shufflevector(v3, z, LANE_NEXT);
+			W64_KH(0) W64_KH(1) W64_KH(2)
+		}
+	}
+	__global float *out = part + po + ((size_t)p * C + c) * 9;
+	out[0] = sum16(a00), out[1] = sum16(a01), out[2] = sum16(a02);
+	out[3] = sum16(a10), out[4] = sum16(a11), out[5] = sum16(a12);
+	out[6] = sum16(a20), out[7] = sum16(a21), out[8] = sum16(a22);
+}
+
 /* conv_c1_forward at stride S > 1 from the S*S phase planes of x, xq [S*S,
  * B, Hd, Wd] (nn/conv.c's c1_phases_embed, qh0 = floor(-PH / S), qw0 =
  * floor(-PW / S)): with kh - PH = S*qh + rh and kw - PW = S*qw + rw, tap

@@ -1544,8 +1544,9 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	int sq = oc1 && g->SH == 1 && g->SW == 1 && g->KH == g->KW && (g->KH == 3 || g->KH == 5);
 	/* "same" padding and rows wider than 16: on flat planes */
 	int flat = sq && 2 * g->PH == g->KH - 1 && 2 * g->PW == g->KW - 1 && g->W > 16;
-	const char *name = flat ? (g->KH == 3 ? "conv_oc1_weight_flat_3x3"
-	                                      : "conv_oc1_weight_flat_5x5")
+	const char *name = flat ? (g->KH == 5   ? "conv_oc1_weight_flat_5x5"
+	                           : g->W == 64 ? "conv_oc1_weight64_3x3"
+	                                        : "conv_oc1_weight_flat_3x3")
 	                   : sq ? (g->KH == 3 ? "conv_oc1_weight_3x3" : "conv_oc1_weight_5x5")
 	                   : oc1 ? "conv_oc1_weight" : "conv_c1_weight";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
