@@ -681,6 +681,19 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * second at i = 15) */
 #define LANE_PREV 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
 #define LANE_NEXT 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+/* The kw = 0 and 2 windows of a run of 4 vectors v0..v3 (64 columns):
+ * p##j starts one column before v##j, n##j one after; lf and rt are
+ * vectors whose lane 15 and lane 0 hold the columns either side of the
+ * run. */
+#define RUN4_WINDOWS(lf, rt)                                                              \
+	float16 p0 = __builtin_shufflevector(lf, v0, LANE_PREV);                          \
+	float16 p1 = __builtin_shufflevector(v0, v1, LANE_PREV);                          \
+	float16 p2 = __builtin_shufflevector(v1, v2, LANE_PREV);                          \
+	float16 p3 = __builtin_shufflevector(v2, v3, LANE_PREV);                          \
+	float16 n0 = __builtin_shufflevector(v0, v1, LANE_NEXT);                          \
+	float16 n1 = __builtin_shufflevector(v1, v2, LANE_NEXT);                          \
+	float16 n2 = __builtin_shufflevector(v2, v3, LANE_NEXT);                          \
+	float16 n3 = __builtin_shufflevector(v3, rt, LANE_NEXT);
 
 /* conv_c1_forward for 3x3 kernels, stride 1, padding 1, on rows a
  * multiple of 16 wide (the critic's 1->64 layer at 64x64, and so the
@@ -727,19 +740,12 @@ __kernel void conv_c1_s1_forward(__global float *y, ulong yo, __global const flo
 			float16 right = (float16)(c0 + 16 * nv < W ? row[16 * nv] : 0.0f);
 #define S4_LOAD(j) float16 v##j = j < nv ? vload16(j, row) : (float16)(0.0f);
 			S4_EACH(S4_LOAD)
-			float16 p0 = __builtin_shufflevector(left, v0, LANE_PREV);
-			float16 p1 = __builtin_shufflevector(v0, v1, LANE_PREV);
-			float16 p2 = __builtin_shufflevector(v1, v2, LANE_PREV);
-			float16 p3 = __builtin_shufflevector(v2, v3, LANE_PREV);
-			float16 q0 = __builtin_shufflevector(v0, v1, LANE_NEXT);
-			float16 q1 = __builtin_shufflevector(v1, v2, LANE_NEXT);
-			float16 q2 = __builtin_shufflevector(v2, v3, LANE_NEXT);
-			float16 q3 = __builtin_shufflevector(v3, right, LANE_NEXT);
+			RUN4_WINDOWS(left, right)
 			__global const float *wk = wt + wo + (size_t)kh * 3 * OC + oc0;
 #define S4_TAP(o, j)                                                                      \
 	a##o##j = fma((float16)(wk[o]), p##j, a##o##j);                                   \
 	a##o##j = fma((float16)(wk[OC + o]), v##j, a##o##j);                              \
-	a##o##j = fma((float16)(wk[2 * OC + o]), q##j, a##o##j);
+	a##o##j = fma((float16)(wk[2 * OC + o]), n##j, a##o##j);
 			S4_EACH_OJ(S4_TAP)
 		}
 #define S4_STORE(o, j)                                                                    \
@@ -2204,14 +2210,7 @@ __kernel void conv_oc1_weight64_3x3(__global float *part, ulong po, __global con
 			float16 v0 = vload16(0, row), v1 = vload16(1, row);
 			float16 v2 = vload16(2, row), v3 = vload16(3, row);
 			float16 z = (float16)(0.0f);
-			float16 p0 = __builtin_shufflevector(z, v0, LANE_PREV);
-			float16 p1 = __builtin_shufflevector(v0, v1, LANE_PREV);
-			float16 p2 = __builtin_shufflevector(v1, v2, LANE_PREV);
-			float16 p3 = __builtin_shufflevector(v2, v3, LANE_PREV);
-			float16 n0 = __builtin_shufflevector(v0, v1, LANE_NEXT);
-			float16 n1 = __builtin_shufflevector(v1, v2, LANE_NEXT);
-			float16 n2 = __builtin_shufflevector(v2, v3, LANE_NEXT);
-			float16 n3 = __builtin_shufflevector(v3, z, LANE_NEXT);
+			RUN4_WINDOWS(z, z)
 			W64_KH(0) W64_KH(1) W64_KH(2)
 		}
 	}
@@ -2454,14 +2453,7 @@ __kernel void conv_oc1_strip_3x3(__global float *y, ulong yo, __global const flo
 			float16 v0 = vload16(0, row), v1 = vload16(1, row);             \
 			float16 v2 = vload16(2, row), v3 = vload16(3, row);             \
 			float16 z = (float16)(0.0f);                                    \
-			float16 p0 = __builtin_shufflevector(z, v0, LANE_PREV);         \
-			float16 p1 = __builtin_shufflevector(v0, v1, LANE_PREV);        \
-			float16 p2 = __builtin_shufflevector(v1, v2, LANE_PREV);        \
-			float16 p3 = __builtin_shufflevector(v2, v3, LANE_PREV);        \
-			float16 n0 = __builtin_shufflevector(v0, v1, LANE_NEXT);        \
-			float16 n1 = __builtin_shufflevector(v1, v2, LANE_NEXT);        \
-			float16 n2 = __builtin_shufflevector(v2, v3, LANE_NEXT);        \
-			float16 n3 = __builtin_shufflevector(v3, z, LANE_NEXT);         \
+			RUN4_WINDOWS(z, z)                                              \
 			S64_EACHJ(S64_R##r)                                             \
 		}                                                                       \
 	}
