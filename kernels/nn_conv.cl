@@ -2565,6 +2565,87 @@ __kernel void conv_pointwise_weight(__global float *part, ulong po, __global flo
 	}
 }
 
+/* conv_pointwise_weight for 32 output channels and C a multiple of 8
+ * (SRCNN's 1x1 64->32), with dy channels last in the cache: a work-item
+ * takes units of up to R pixels of one image ([U*p/NP, U*(p+1)/NP) of
+ * the U = B * ceil(S/R)), copies the unit's dy into its scratch as [R,
+ * 32] by 16x16 tiles (T16_*; the bias gradient from them, a last partial
+ * tile by scalars), then runs over the input channels in blocks of 8:
+ * per pixel, its 32 gradients as 2 vectors and the block's 8 inputs as
+ * broadcasts feed 16 FMAs, every lane useful and no sums across lanes.
+ * The sums live in the work-item's scratch [C, 32] between units and go
+ * to part [NP, 32, C] (w's layout) at the end, those of dy to pb [NP,
+ * 32] if has_b.  Each pixel asks for a line of the next block's rows
+ * every other pixel.  SRCNN's 1x1 64->32 backward at 128 x 33^2 went
+ * 11.4-12.5 -> 8.9-9.6 ms (bench_conv, alternating ctx->c1_last).  scr
+ * holds NP areas of (R + C) * 32 floats at so, a multiple of 16.
+ * Dimension 0 over NP. */
+#define PC_EACH8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+__kernel void conv_pointwise_weight_cl(__global float *part, ulong po, __global float *pb,
+                                       ulong pbo, int has_b, __global float *scr, ulong so,
+                                       __global const float *dy, ulong dyo,
+                                       __global const float *x, ulong xo, int B, int NP, int C,
+                                       int S, int R)
+{
+	int p = get_global_id(0);
+	if (p >= NP)
+		return;
+	int nch = (S + R - 1) / R, U = B * nch;
+	__global float *s = scr + so + (size_t)p * ((size_t)R + C) * 32;
+	__global float *acc = s + (size_t)R * 32;
+	for (int i = 0; i < C * 32; i += 16)
+		vstore16((float16)(0.0f), 0, acc + i);
+	float16 b0 = (float16)(0.0f), b1 = b0;
+	for (int u = (int)((long)U * p / NP); u < (int)((long)U * (p + 1) / NP); u++) {
+		int n = u / nch, q0 = (u - n * nch) * R, nq = min(R, S - q0), q = 0;
+		__global const float *g = dy + dyo + (size_t)n * 32 * S + q0;
+#define PC_TILE(v)                                                                        \
+	for (q = 0; q + 16 <= nq; q += 16) {                                              \
+		T16_LOAD(r, g + (size_t)(16 * v) * S + q, S)                              \
+		T16_TRANSPOSE(r, t)                                                       \
+		b##v += ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)) +                \
+		        (((r8 + r9) + (r10 + r11)) + ((r12 + r13) + (r14 + r15)));        \
+		T16_STORE(r, s + (size_t)q * 32 + 16 * v, 32)                             \
+	}
+		PC_TILE(0) PC_TILE(1)
+		for (; q < nq; q++) {
+			__global float *o = s + (size_t)q * 32;
+			for (int c = 0; c < 32; c++)
+				o[c] = g[(size_t)c * S + q];
+			b0 += vload16(0, o), b1 += vload16(1, o);
+		}
+		__global const float *xb = x + xo + (size_t)n * C * S + q0;
+		for (int c0 = 0; c0 < C; c0 += 8) {
+			__global float *at = acc + (size_t)c0 * 32;
+#define PC_LOAD(i) float16 a##i##0 = vload16(0, at + 32 * i), a##i##1 = vload16(1, at + 32 * i); \
+	__global const float *x##i = xb + (size_t)(c0 + i) * S;
+			PC_EACH8(PC_LOAD)
+			for (int k = 0; k < nq; k++) {
+				/* the next block's 8 rows, one line per two pixels */
+				if ((k & 1) == 0)
+					OT_HINT(x0 + (size_t)8 * S + 8 * k);
+				float16 d0 = vload16(0, s + (size_t)k * 32), d1 = vload16(1, s + (size_t)k * 32);
+#define PC_FMA(i)                                                                         \
+	{                                                                                 \
+		float16 v_ = (float16)(x##i[k]);                                          \
+		a##i##0 = fma(v_, d0, a##i##0), a##i##1 = fma(v_, d1, a##i##1);           \
+	}
+				PC_EACH8(PC_FMA)
+			}
+#define PC_STORE(i) vstore16(a##i##0, 0, at + 32 * i), vstore16(a##i##1, 1, at + 32 * i);
+			PC_EACH8(PC_STORE)
+		}
+	}
+	__global float *out = part + po + (size_t)p * 32 * C;
+	for (int c = 0; c < C; c++)
+		for (int o = 0; o < 32; o++)
+			out[(size_t)o * C + c] = acc[c * 32 + o];
+	if (has_b) {
+		vstore16(b0, 0, pb + pbo + (size_t)p * 32);
+		vstore16(b1, 1, pb + pbo + (size_t)p * 32);
+	}
+}
+
 /* dw [NW] += the sum over p < NP of part [p, NW]. */
 __kernel void conv_add_parts(__global float *dw, ulong dwo, __global const float *part, ulong po,
                              int NW, int NP)

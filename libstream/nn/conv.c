@@ -1707,6 +1707,43 @@ static int c1_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, n
 	return add_parts(ctx, db, m, pb, 64, np);
 }
 
+/* dw += and db += (if given) the gradients of a 1x1 conv with 32 output
+ * channels and C a multiple of 8 by conv_pointwise_weight_cl: units of
+ * CL_UNIT pixels on CL_PARTS work-items, the scratch holding the parts
+ * of dw and db and the work-items' areas; then conv_add_parts. */
+static int pointwise_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db,
+                               nn_buf dy, nn_buf x)
+{
+	const char *name = "conv_pointwise_weight_cl";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	int S = g->H * g->W, R = S < CL_UNIT ? S : CL_UNIT;
+	size_t units = (size_t)g->B * ((S + R - 1) / R);
+	size_t np = units < CL_PARTS ? units : CL_PARTS, nw = (size_t)32 * g->C;
+	size_t pb = np * nw, so = (pb + np * 32 + 15) / 16 * 16;
+	cl_mem m;
+	int st = nn_scratch(ctx, so + np * ((size_t)R + g->C) * 32, &m);
+	if (st != TG_CL_OK)
+		return st;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, nn_buf_of(m, 0));
+	nn_arg_buf(&a, nn_buf_of(m, pb));
+	nn_arg_int(&a, nn_has(db));
+	nn_arg_buf(&a, nn_buf_of(m, so));
+	nn_arg_buf(&a, dy);
+	nn_arg_buf(&a, x);
+	const int v[5] = { g->B, (int)np, g->C, S, R };
+	for (int i = 0; i < 5; i++)
+		nn_arg_int(&a, v[i]);
+	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
+	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK ||
+	    (st = add_parts(ctx, dw, m, 0, nw, np)) != TG_CL_OK || !nn_has(db))
+		return st;
+	return add_parts(ctx, db, m, pb, 32, np);
+}
+
 /* Pixels per range of conv_pointwise_weight (at most; nn_conv.cl says
  * why), and the parts it aims at for a batch. */
 #define PW_RANGE 2048
@@ -1718,6 +1755,8 @@ static int c1_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, n
 static int pointwise_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, nn_buf dy,
                             nn_buf x)
 {
+	if (ctx->c1_last && g->OC == 32 && g->C % 8 == 0)
+		return pointwise_weight_cl(ctx, g, dw, db, dy, x);
 	const char *name = "conv_pointwise_weight";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)

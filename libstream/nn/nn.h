@@ -119,9 +119,12 @@ typedef struct nn_ctx {
 	int c1_last;        /* conv: with conv_direct, the forward and the
 	                       weight and bias gradients of stride-1 convs with
 	                       one input channel, 64 output channels and kernels
-	                       wider than 5 (SRCNN's 9x9) channels last in the
-	                       cache (1, default) or by the row-wise kernels and
-	                       from padded planes (0) */
+	                       wider than 5 (SRCNN's 9x9), and the weight and
+	                       bias gradients of 1x1 convs with 32 output
+	                       channels and C a multiple of 8, channels last in
+	                       the cache (1, default), or by the row-wise
+	                       kernels, from padded planes and by
+	                       conv_pointwise_weight (0) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048; nn_ctx_init

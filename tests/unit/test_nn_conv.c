@@ -420,6 +420,17 @@ static const conv_case cases[] = {
 	/* images of 10961 pixels, 8 of them: the weight gradient in ranges of
 	 * 1840 pixels, two to a span and three spans to an image, the last
 	 * span ending in a range whose last vector holds one pixel */
+	/* 32 output channels, C a multiple of 8: the weight and bias
+	 * gradients by conv_pointwise_weight_cl with dy channels last (a
+	 * 33x33 plane with a last partial tile of one pixel, planes of 1600
+	 * in units of 1152 and 448, 20 images of 30 pixels: more units than
+	 * parts) */
+	{ "conv2d 1x1 pointwise kernel 32 channels last, 33x33", 3, 16, 33, 33, 32, 1, 1, 1, 1, 0, 0,
+	  0, 0, 1, 0, 0 },
+	{ "conv2d 1x1 pointwise kernel 32 channels last, units", 2, 8, 40, 40, 32, 1, 1, 1, 1, 0, 0, 0,
+	  0, 0, 0, 0 },
+	{ "conv2d 1x1 pointwise kernel 32 channels last, 20 images", 20, 24, 5, 6, 32, 1, 1, 1, 1, 0,
+	  0, 0, 0, 1, 0, 0 },
 	{ "conv2d 1x1 pointwise kernel, spans of ranges", 8, 6, 97, 113, 10, 1, 1, 1, 1, 0, 0, 0, 0,
 	  1, 0, 0 },
 	{ "conv2d 1x1 pointwise kernel, spans of ranges, no bias", 8, 6, 97, 113, 10, 1, 1, 1, 1, 0, 0,
@@ -752,9 +763,9 @@ int main(void)
 			run_act(ctx, &cases[i], NN_ACT_LEAKY);
 		}
 	ctx->s2_direct = ctx->s1_direct = 1;
-	/* The cases that conv_c1_last_forward and conv_c1_weight_cl take, by
-	 * the row-wise kernels and from padded planes instead (ctx->c1_last
-	 * 0). */
+	/* The cases that conv_c1_last_forward, conv_c1_weight_cl and
+	 * conv_pointwise_weight_cl take, by the row-wise kernels, from padded
+	 * planes and by conv_pointwise_weight instead (ctx->c1_last 0). */
 	ctx->c1_last = 0;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		if (strstr(cases[i].name, "channels last"))
