@@ -1798,6 +1798,27 @@ __kernel void conv_c1_weight_planes(__global float *part, ulong po, __global con
 	vstore16(r##10, 0, (p) + 10 * (st)), vstore16(r##11, 0, (p) + 11 * (st));         \
 	vstore16(r##12, 0, (p) + 12 * (st)), vstore16(r##13, 0, (p) + 13 * (st));         \
 	vstore16(r##14, 0, (p) + 14 * (st)), vstore16(r##15, 0, (p) + 15 * (st));
+/* A unit's gradients dy (rows of NC channels, P floats apart, from g)
+ * into s as [nq, NC]: 16 channels at a time by 16x16 tiles (16 rows of
+ * dy read in order), each tile's rows added into b##v (the bias
+ * gradient), then a last partial tile by scalars (EACHV over the NC/16
+ * vectors).  q runs over the unit's nq pixels. */
+#define DY_LAST_TILES(v, g, P, s, NC)                                                     \
+	for (q = 0; q + 16 <= nq; q += 16) {                                              \
+		T16_LOAD(r, (g) + (size_t)(16 * v) * (P) + q, P)                          \
+		T16_TRANSPOSE(r, t)                                                       \
+		b##v += ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)) +                \
+		        (((r8 + r9) + (r10 + r11)) + ((r12 + r13) + (r14 + r15)));        \
+		T16_STORE(r, (s) + (size_t)q * (NC) + 16 * v, NC)                         \
+	}
+#define DY_LAST_BTAIL(v) b##v += vload16(v, o_);
+#define DY_LAST_TAIL(g, P, s, NC, EACHV)                                                  \
+	for (; q < nq; q++) {                                                             \
+		__global float *o_ = (s) + (size_t)q * (NC);                              \
+		for (int c_ = 0; c_ < (NC); c_++)                                         \
+			o_[c_] = (g)[(size_t)c_ * (P) + q];                               \
+		EACHV(DY_LAST_BTAIL)                                                      \
+	}
 __kernel void conv_c1_weight_cl(__global float *part, ulong po, __global float *pb, ulong pbo,
                                 int has_b, __global float *scr, ulong so,
                                 __global const float *dy, ulong dyo, __global const float *xq,
@@ -1819,23 +1840,9 @@ __kernel void conv_c1_weight_cl(__global float *part, ulong po, __global float *
 		int n = u / nch, oh0 = (u - n * nch) * R, oh1 = min(OH, oh0 + R);
 		int q0 = oh0 * OW, nq = (oh1 - oh0) * OW, q = 0;
 		__global const float *g = dy + dyo + (size_t)n * 64 * P + q0;
-		/* 16 channels at a time: 16 rows of dy read in order */
-#define CL_TILE(v)                                                                        \
-	for (q = 0; q + 16 <= nq; q += 16) {                                              \
-		T16_LOAD(r, g + (size_t)(16 * v) * P + q, P)                              \
-		T16_TRANSPOSE(r, t)                                                       \
-		b##v += ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)) +                \
-		        (((r8 + r9) + (r10 + r11)) + ((r12 + r13) + (r14 + r15)));        \
-		T16_STORE(r, s + (size_t)q * 64 + 16 * v, 64)                             \
-	}
+#define CL_TILE(v) DY_LAST_TILES(v, g, P, s, 64)
 		CL_EACH_V(CL_TILE)
-		for (; q < nq; q++) {
-			__global float *o = s + (size_t)q * 64;
-			for (int c = 0; c < 64; c++)
-				o[c] = g[(size_t)c * P + q];
-#define CL_BTAIL(v) b##v += vload16(v, o);
-			CL_EACH_V(CL_BTAIL)
-		}
+		DY_LAST_TAIL(g, P, s, 64, CL_EACH_V)
 		__global const float *xb = xq + xqo + ((size_t)n * Hq + oh0) * Wq;
 		for (int t0 = 0; t0 < KK; t0 += CL_T) {
 #define CL_OFF(j)                                                                         \
@@ -2599,21 +2606,10 @@ __kernel void conv_pointwise_weight_cl(__global float *part, ulong po, __global 
 	for (int u = (int)((long)U * p / NP); u < (int)((long)U * (p + 1) / NP); u++) {
 		int n = u / nch, q0 = (u - n * nch) * R, nq = min(R, S - q0), q = 0;
 		__global const float *g = dy + dyo + (size_t)n * 32 * S + q0;
-#define PC_TILE(v)                                                                        \
-	for (q = 0; q + 16 <= nq; q += 16) {                                              \
-		T16_LOAD(r, g + (size_t)(16 * v) * S + q, S)                              \
-		T16_TRANSPOSE(r, t)                                                       \
-		b##v += ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)) +                \
-		        (((r8 + r9) + (r10 + r11)) + ((r12 + r13) + (r14 + r15)));        \
-		T16_STORE(r, s + (size_t)q * 32 + 16 * v, 32)                             \
-	}
-		PC_TILE(0) PC_TILE(1)
-		for (; q < nq; q++) {
-			__global float *o = s + (size_t)q * 32;
-			for (int c = 0; c < 32; c++)
-				o[c] = g[(size_t)c * S + q];
-			b0 += vload16(0, o), b1 += vload16(1, o);
-		}
+#define PC_TILE(v) DY_LAST_TILES(v, g, S, s, 32)
+#define PC_EACH2(X) X(0) X(1)
+		PC_EACH2(PC_TILE)
+		DY_LAST_TAIL(g, S, s, 32, PC_EACH2)
 		__global const float *xb = x + xo + (size_t)n * C * S + q0;
 		for (int c0 = 0; c0 < C; c0 += 8) {
 			__global float *at = acc + (size_t)c0 * 32;
