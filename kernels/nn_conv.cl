@@ -1798,6 +1798,15 @@ __kernel void conv_c1_weight_planes(__global float *part, ulong po, __global con
 	vstore16(r##10, 0, (p) + 10 * (st)), vstore16(r##11, 0, (p) + 11 * (st));         \
 	vstore16(r##12, 0, (p) + 12 * (st)), vstore16(r##13, 0, (p) + 13 * (st));         \
 	vstore16(r##14, 0, (p) + 14 * (st)), vstore16(r##15, 0, (p) + 15 * (st));
+/* out [NC, n] = sums [n, NC]: a channels-last work-item's sums in w's
+ * layout. */
+static void sums_out(__global float *out, __global const float *sums, int n, int NC)
+{
+	for (int t = 0; t < n; t++)
+		for (int c = 0; c < NC; c++)
+			out[(size_t)c * n + t] = sums[(size_t)t * NC + c];
+}
+
 /* A unit's gradients dy (rows of NC channels, P floats apart, from g)
  * into s as [nq, NC]: 16 channels at a time by 16x16 tiles (16 rows of
  * dy read in order), each tile's rows added into b##v (the bias
@@ -1873,10 +1882,7 @@ __kernel void conv_c1_weight_cl(__global float *part, ulong po, __global float *
 			CL_EACH_T(CL_ASTORE)
 		}
 	}
-	__global float *out = part + po + (size_t)p * 64 * KK;
-	for (int t = 0; t < KK; t++)
-		for (int c = 0; c < 64; c++)
-			out[(size_t)c * KK + t] = acc[t * 64 + c];
+	sums_out(part + po + (size_t)p * 64 * KK, acc, KK, 64);
 	if (has_b) {
 #define CL_BSTORE(v) vstore16(b##v, v, pb + pbo + (size_t)p * 64);
 		CL_EACH_V(CL_BSTORE)
@@ -2632,10 +2638,7 @@ __kernel void conv_pointwise_weight_cl(__global float *part, ulong po, __global 
 			PC_EACH8(PC_STORE)
 		}
 	}
-	__global float *out = part + po + (size_t)p * 32 * C;
-	for (int c = 0; c < C; c++)
-		for (int o = 0; o < 32; o++)
-			out[(size_t)o * C + c] = acc[c * 32 + o];
+	sums_out(part + po + (size_t)p * 32 * C, acc, C, 32);
 	if (has_b) {
 		vstore16(b0, 0, pb + pbo + (size_t)p * 32);
 		vstore16(b1, 1, pb + pbo + (size_t)p * 32);

@@ -1536,6 +1536,22 @@ static int add_parts(nn_ctx *ctx, nn_buf dw, cl_mem part, size_t off, size_t nw,
 	return nn_launch1(ctx, k, name, nn_args_end(&a, name), nw);
 }
 
+/* Launch the weight-gradient kernel k (arguments in a) over global in
+ * groups of one work-item, then dw += the sum of its np parts of nw
+ * floats at pw in part, and db (if given) += that of its parts of nb
+ * floats at pb. */
+static int launch_parts(nn_ctx *ctx, cl_kernel k, const char *name, nn_args *a,
+                        const size_t global[3], nn_buf dw, nn_buf db, cl_mem part, size_t pw,
+                        size_t nw, size_t pb, size_t nb, size_t np)
+{
+	const size_t local[3] = { 1, 1, 1 };
+	int st = nn_launch3(ctx, k, name, nn_args_end(a, name), global, local);
+	if (st != TG_CL_OK || (st = add_parts(ctx, dw, part, pw, nw, np)) != TG_CL_OK ||
+	    !nn_has(db))
+		return st;
+	return add_parts(ctx, db, part, pb, nb, np);
+}
+
 /* dw += the weight gradient by conv_c1_weight (oc1 = 0) or conv_oc1_weight
  * (oc1 = 1): per-part sums into scratch, then conv_add_parts. */
 static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn_buf x, int oc1)
@@ -1621,12 +1637,9 @@ static int c1_weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, 
 	const int v[7] = { p.Hd, p.Wd, p.S, g->PH, g->PW, g->OH, g->OW };
 	for (int i = 0; i < 7; i++)
 		nn_arg_int(&a, v[i]);
-	size_t global[3] = { pairs, np, 1 }, local[3] = { 1, 1, 1 };
-	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK)
-		return st;
-	if ((st = add_parts(ctx, dw, part, 0, nw, np)) != TG_CL_OK || !nn_has(db))
-		return st;
-	return add_parts(ctx, db, part, np * nw, (size_t)g->OC, np);
+	const size_t global[3] = { pairs, np, 1 };
+	return launch_parts(ctx, k, name, &a, global, dw, db, part, 0, nw, np * nw,
+	                    (size_t)g->OC, np);
 }
 
 /* dw += the weight gradient of a stride-1 conv with one input channel by
@@ -1700,11 +1713,8 @@ static int c1_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, n
 	for (int i = 0; i < 8; i++)
 		nn_arg_int(&a, v[i]);
 	nn_arg_int(&a, R);
-	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
-	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK ||
-	    (st = add_parts(ctx, dw, m, pw, nw, np)) != TG_CL_OK || !nn_has(db))
-		return st;
-	return add_parts(ctx, db, m, pb, 64, np);
+	const size_t global[3] = { np, 1, 1 };
+	return launch_parts(ctx, k, name, &a, global, dw, db, m, pw, nw, pb, 64, np);
 }
 
 /* dw += and db += (if given) the gradients of a 1x1 conv with 32 output
@@ -1737,11 +1747,8 @@ static int pointwise_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_bu
 	const int v[5] = { g->B, (int)np, g->C, S, R };
 	for (int i = 0; i < 5; i++)
 		nn_arg_int(&a, v[i]);
-	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
-	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK ||
-	    (st = add_parts(ctx, dw, m, 0, nw, np)) != TG_CL_OK || !nn_has(db))
-		return st;
-	return add_parts(ctx, db, m, pb, 32, np);
+	const size_t global[3] = { np, 1, 1 };
+	return launch_parts(ctx, k, name, &a, global, dw, db, m, 0, nw, pb, 32, np);
 }
 
 /* Pixels per range of conv_pointwise_weight (at most; nn_conv.cl says
@@ -1790,11 +1797,9 @@ static int pointwise_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf d
 	nn_arg_int(&a, G);
 	nn_arg_int(&a, span);
 	nn_arg_int(&a, L);
-	size_t global[3] = { (size_t)G, (size_t)g->B, 1 }, local[3] = { 1, 1, 1 };
-	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK ||
-	    (st = add_parts(ctx, dw, part, 0, nw, np)) != TG_CL_OK || !nn_has(db))
-		return st;
-	return add_parts(ctx, db, part, np * nw, (size_t)g->OC, np);
+	const size_t global[3] = { (size_t)G, (size_t)g->B, 1 };
+	return launch_parts(ctx, k, name, &a, global, dw, db, part, 0, nw, np * nw,
+	                    (size_t)g->OC, np);
 }
 
 /* dx of a stride-1 conv with one output channel: conv_c1_forward on dy
