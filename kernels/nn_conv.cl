@@ -2274,6 +2274,63 @@ __kernel void conv_c1_phases_forward(__global float *y, ulong yo, __global const
 	C1_EACH(C1_STORE)
 }
 
+/* conv_c1_phases_forward with each output channel's outputs stored as
+ * runs: a work-item computes a band of R output rows of one image for 4
+ * channels, in chunks of up to 4 vectors of the band taken as one flat
+ * row (at OW = 32 a chunk is two rows): per tap 4 window loads, 4 weight
+ * broadcasts and 16 FMAs.  Each channel's chunk is stored as one run,
+ * and a channel's band is one run of R*OW floats.  conv_c1_phases_forward
+ * writes 16 planes 64 bytes at a time (see conv_c1_s1_forward), and per
+ * tap broadcasts 16 weights for one window; it also divided twice per
+ * tap to find the phase, which here steps without divisions.  OW a
+ * multiple of 16, OC of 4.  Dimension 0 over the blocks of 4 output
+ * channels, 1 over the bands, 2 over B. */
+__kernel void conv_c1_phases_runs(__global float *y, ulong yo, __global const float *xq,
+                                  ulong xqo, __global const float *wt, ulong wo,
+                                  __global const float *b, ulong bo, int has_b, int OC, int B,
+                                  int Hd, int Wd, int KH, int KW, int S, int PH, int PW, int OH,
+                                  int OW, int R, int act, float slope)
+{
+	int oc0 = (int)get_global_id(0) * 4, oh0 = (int)get_global_id(1) * R;
+	int n = get_global_id(2);
+	if (oc0 >= OC || oh0 >= OH)
+		return;
+	int qh0 = floor_div(-PH, S), qw0 = floor_div(-PW, S);
+	size_t plane = (size_t)OH * OW, pstride = (size_t)B * Hd * Wd;
+	__global float *out = y + yo + (size_t)(n * OC + oc0) * plane;
+	int nt = NT_OK && (((ulong)out | (plane * 4)) & 63) == 0 &&
+	         (size_t)get_global_size(2) * OC * plane * 4 >= NT_BYTES;
+	__global const float *xn = xq + xqo + (size_t)n * Hd * Wd;
+	int f1 = min(OH, oh0 + R) * OW;
+	for (int c0 = oh0 * OW; c0 < f1; c0 += 64) {
+		int nv = min(4, (f1 - c0) / 16);
+		/* vector j's first output: row r##j, column m##j */
+#define PR_BASE(j)                                                                        \
+	int r##j = (c0 + 16 * j) / OW, m##j = c0 + 16 * j - r##j * OW;                    \
+	__global const float *x##j = xn + (size_t)r##j * Wd + m##j;
+		S4_EACH(PR_BASE)
+		S4_EACH_OJ(S4_INIT)
+		__global const float *wk = wt + wo + oc0;
+		/* kh - PH = S*qh + rh, kw - PW = S*qw + rw, stepped without
+		 * divisions */
+		for (int kh = 0, qh = qh0, rh = -PH - qh0 * S; kh < KH; kh++) {
+			for (int kw = 0, qw = qw0, rw = -PW - qw0 * S; kw < KW; kw++, wk += OC) {
+				size_t off = (size_t)(rh * S + rw) * pstride + (size_t)(qh - qh0) * Wd +
+				             qw - qw0;
+#define PR_LOAD(j) float16 v##j = j < nv ? vload16(0, x##j + off) : (float16)(0.0f);
+				S4_EACH(PR_LOAD)
+#define PR_TAP(o, j) a##o##j = fma((float16)(wk[o]), v##j, a##o##j);
+				S4_EACH_OJ(PR_TAP)
+				if (++rw == S)
+					rw = 0, qw++;
+			}
+			if (++rh == S)
+				rh = 0, qh++;
+		}
+		S4_EACH_OJ(S4_STORE)
+	}
+}
+
 /* Weight and bias gradients of a 3x3 conv of any stride S with one input
  * channel, from the phase planes xq [S*S, B, Hd, Wd] of x that
  * conv_c1_phases_forward reads (at stride 1 the one plane of x

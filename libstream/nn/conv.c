@@ -1379,6 +1379,19 @@ static int c1_s1_fits(const nn_ctx *ctx, const nn_conv2d *g)
 	       g->PH == 1 && g->PW == 1 && g->W % 16 == 0 && g->OC % 4 == 0;
 }
 
+/* Whether conv_c1_phases_runs takes the forward of g (one input channel,
+ * strided, on the phase planes): OW a multiple of 16, OC of 4; with
+ * ctx->s2_direct. */
+static int c1_runs_fits(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->s2_direct && c1_phased(g) && g->OW % 16 == 0 && g->OC % 4 == 0;
+}
+
+/* Output rows of a band of conv_c1_phases_runs: at the critic's stride-2
+ * 1->64 layer (OH 32) bands of 2 to 32 rows took the same time, within
+ * this machine's spread (0.72-1.2 ms). */
+#define RUNS_ROWS 8
+
 /* y = conv(x) by conv_c1_forward (C = 1); flip: w is the [1, OC, KH, KW]
  * of the conv whose data gradient this is, its taps reversed. */
 static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
@@ -1401,6 +1414,20 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		return st;
 	if (c1_last_fits(ctx, g))
 		return c1_last_forward(ctx, g, y, x, nn_buf_of(wt, 0), b, act, slope);
+	if (c1_runs_fits(ctx, g)) {
+		c1_phases_geom p = c1_phases_of(g);
+		cl_mem m;
+		if ((st = nn_scratch(ctx, p.elems, &m)) != TG_CL_OK ||
+		    (st = c1_phases_embed(ctx, g, &p, nn_buf_of(m, 0), x)) != TG_CL_OK)
+			return st;
+		int R = g->OH < RUNS_ROWS ? g->OH : RUNS_ROWS;
+		const int v[14] = { g->OC, g->B, p.Hd, p.Wd, g->KH, g->KW, p.S,
+			            g->PH, g->PW, g->OH, g->OW, R, act };
+		const size_t global[3] = { (size_t)g->OC / 4, ((size_t)g->OH + R - 1) / R,
+			                   (size_t)g->B };
+		return launch_forward(ctx, "conv_c1_phases_runs", y, nn_buf_of(m, 0),
+		                      nn_buf_of(wt, 0), b, v, 13, slope, global);
+	}
 	if (c1_s1_fits(ctx, g)) {
 		const int v[4] = { g->OC, g->H, g->W, act };
 		const size_t global[3] = { (size_t)g->OC / 4, (size_t)g->H, (size_t)g->B };

@@ -493,6 +493,23 @@ static const conv_case cases[] = {
 	 * with non-temporal stores */
 	{ "conv2d 3x3 s2 p1 direct, one input channel, y past the caches", 16, 1, 128, 128, 64, 3,
 	  3, 2, 2, 1, 1, 0, 0, 1, 0, 1 },
+	/* strided with OW a multiple of 16 and OC of 4: the forward by
+	 * conv_c1_phases_runs, bands of 8 rows in chunks of 4 vectors across
+	 * row ends (two rows of 32 a chunk and a last band of 3 rows; rows of
+	 * 5 vectors; chunks of 4 rows of 16 and a last chunk of 2; one row of
+	 * 3 vectors; even and 5-wide kernels, padding 0 down and 2 across) */
+	{ "conv2d 3x3 s2 p1 direct, one input channel, runs", 3, 1, 21, 64, 12, 3, 3, 2, 2, 1, 1, 0,
+	  0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p1 direct, one input channel, runs of 5 vectors, no bias", 2, 1, 9, 160, 8,
+	  3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0 },
+	{ "conv2d 4x4 s2 p1 direct, one input channel, runs of 16", 2, 1, 20, 32, 8, 4, 4, 2, 2, 1,
+	  1, 0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p1 direct, one input channel, runs of 3 vectors", 2, 1, 2, 96, 8, 3, 3, 2,
+	  2, 1, 1, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 s2 p(1,3) direct, one input channel, runs", 2, 1, 11, 63, 12, 5, 5, 2, 2, 1, 3,
+	  0, 0, 1, 0, 0 },
+	{ "conv2d 3x3 s2 p(0,2) direct, one input channel, runs", 2, 1, 9, 62, 8, 3, 3, 2, 2, 0, 2,
+	  0, 0, 1, 0, 0 },
 	/* stride 1 with OW == W on rows not a multiple of 16: the forward
 	 * with one input channel (and so the data gradient of one output
 	 * channel) by conv_c1_flat_forward on the plane as one flat row,
@@ -755,10 +772,12 @@ int main(void)
 	}
 	ctx->planes_rows = 0;
 	/* The cases that conv_s2_*, conv_s1_forward and conv_3x3_weight take,
-	 * from the phase planes instead (ctx->s2_direct, s1_direct 0). */
+	 * from the phase planes instead, and those of conv_c1_phases_runs by
+	 * conv_c1_phases_forward (ctx->s2_direct, s1_direct 0). */
 	ctx->s2_direct = ctx->s1_direct = 0;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		if (strstr(cases[i].name, "from x")) {
+		if (strstr(cases[i].name, "from x") || strstr(cases[i].name, "runs") ||
+		    strstr(cases[i].name, "s2 p1 direct, one input channel, y past")) {
 			run_conv(ctx, &cases[i], 4096);
 			run_act(ctx, &cases[i], NN_ACT_LEAKY);
 		}
