@@ -1969,6 +1969,99 @@ __kernel void conv_c1_last_forward(__global float *y, ulong yo, __global const f
 	}
 }
 
+/* y [B, 1, OH, OW] = w * x (+ b[0] if has_b) for a stride-1 conv with one
+ * output channel and C a multiple of 32 (SRCNN's 5x5 32->1), from the
+ * weights by tap, wt [KK, C] (taps_major of w [1, C, KH, KW] as [C, 1,
+ * KH, KW]): a work-item takes conv_c1_weight_cl's units of R output
+ * rows, [U*p/NP, U*(p+1)/NP), and first copies the unit's R + KH - 1
+ * input rows into its scratch channels last and zero-padded, as [rows,
+ * OW + KW - 1, C] (16 columns of 16 channels at a time by the 16x16 tile
+ * transpose, a last partial tile by scalars).  Then per block of CL_T
+ * output pixels (across row ends), per 32 channels and per tap, the
+ * weights as two vectors and the CL_T pixels' input vectors feed 2*CL_T
+ * FMAs into two accumulators a pixel, every lane useful; each pixel's
+ * lanes are summed at the end.  (On 33x33 planes the row-wise
+ * conv_oc1_tile_5x5 fills 33 of every 48 lanes and masks every window:
+ * SRCNN's 5x5 at 128 x 33^2, 4.4-4.8 ms against 3.0-3.5 here, of which
+ * the copy takes 1.1; bench_conv, TOMOGAN_CL_TIMING=1, five runs each,
+ * alternating.  One accumulator a pixel and the channels' loop inside
+ * the taps' took 8.8 ms.)  Pixels past the unit in a last block repeat its
+ * last pixel and are not stored.  Each output is the sum over the taps
+ * and channels, then the bias.  scr holds NP areas of (R + KH - 1) * (OW
+ * + KW - 1) * C floats at so.  Dimension 0 over NP. */
+__kernel void conv_oc1_last_forward(__global float *y, ulong yo, __global const float *x,
+                                    ulong xo, __global const float *wt, ulong wo,
+                                    __global const float *b, ulong bo, int has_b,
+                                    __global float *scr, ulong so, int B, int NP, int C, int H,
+                                    int W, int KH, int KW, int PH, int PW, int OH, int OW, int R)
+{
+	int p = get_global_id(0);
+	if (p >= NP)
+		return;
+	int Wq = OW + KW - 1, nch = (OH + R - 1) / R, U = B * nch;
+	size_t P = (size_t)H * W, rowf = (size_t)Wq * C;
+	__global float *s = scr + so + (size_t)p * (R + KH - 1) * rowf;
+	float bias = has_b ? b[bo] : 0.0f;
+	/* x columns [0, nw) land in columns PW.. of the rows */
+	int nw = min(W, Wq - PW);
+	for (int u = (int)((long)U * p / NP); u < (int)((long)U * (p + 1) / NP); u++) {
+		int n = u / nch, oh0 = (u - n * nch) * R, oh1 = min(OH, oh0 + R);
+		__global const float *xn = x + xo + (size_t)n * C * P;
+		for (int rr = 0; rr < oh1 - oh0 + KH - 1; rr++) {
+			int ih = oh0 - PH + rr;
+			__global float *sr = s + (size_t)rr * rowf;
+			if (ih < 0 || ih >= H || nw <= 0) {
+				for (size_t i = 0; i < rowf; i += 16)
+					vstore16((float16)(0.0f), 0, sr + i);
+				continue;
+			}
+			for (size_t i = 0; i < (size_t)PW * C; i++)
+				sr[i] = 0.0f;
+			for (size_t i = (size_t)(PW + nw) * C; i < rowf; i++)
+				sr[i] = 0.0f;
+			__global const float *xr = xn + (size_t)ih * W;
+			for (int c0 = 0; c0 < C; c0 += 16) {
+				int j = 0;
+				for (; j + 16 <= nw; j += 16) {
+					T16_LOAD(e, xr + (size_t)c0 * P + j, P)
+					T16_TRANSPOSE(e, t)
+					T16_STORE(e, sr + (size_t)(PW + j) * C + c0, C)
+				}
+				for (; j < nw; j++)
+					for (int c = c0; c < c0 + 16; c++)
+						sr[(size_t)(PW + j) * C + c] = xr[(size_t)c * P + j];
+			}
+		}
+		int nq = (oh1 - oh0) * OW;
+		__global float *yu = y + yo + ((size_t)n * OH + oh0) * OW;
+		for (int q = 0, rq = 0, cq = 0; q < nq; q += CL_T) {
+#define OCL_PTR(j)                                                                        \
+	__global const float *xp##j = s + ((size_t)rq * Wq + cq) * C;                     \
+	float16 a##j = (float16)(0.0f), b##j = a##j;                                      \
+	if (q + j + 1 < nq && ++cq == OW)                                                 \
+		cq = 0, rq++;
+			CL_EACH_T(OCL_PTR)
+			/* 32 channels at a time, two accumulators a pixel */
+			for (int c0 = 0; c0 < C; c0 += 32)
+				for (int kh = 0; kh < KH; kh++) {
+					__global const float *wk = wt + wo + (size_t)kh * KW * C + c0;
+					size_t off = (size_t)kh * Wq * C + c0;
+					for (int kw = 0; kw < KW; kw++, wk += C, off += C) {
+						float16 wv = vload16(0, wk), wu = vload16(1, wk);
+#define OCL_FMA(j)                                                                        \
+	a##j = fma(wv, vload16(0, xp##j + off), a##j);                                    \
+	b##j = fma(wu, vload16(1, xp##j + off), b##j);
+						CL_EACH_T(OCL_FMA)
+					}
+				}
+#define OCL_STORE(j)                                                                      \
+	if (q + j < nq)                                                                   \
+		yu[q + j] = sum16(a##j + b##j) + bias;
+			CL_EACH_T(OCL_STORE)
+		}
+	}
+}
+
 /* Weight gradient of a conv with one output channel: part [NP, C*KK] as
  * above.  A work-item takes input channel c: each staged input row gives
  * KW windows, each window one FMA per kernel row kh whose output row

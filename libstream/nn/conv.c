@@ -1168,9 +1168,53 @@ static int strip_fits(const nn_conv2d *g)
  * 1, square 3x3 and 5x5 kernels), conv_oc1_band (other stride-1 kernels
  * on rows up to 64 wide) or conv_oc1_rows (the rest), else
  * conv_oc1_forward (a GEMV against the implicit columns, any stride). */
+/* Whether conv_oc1_last_forward takes the forward of g (one output
+ * channel): stride 1, C a multiple of 32, kernels of 5 or wider, rows
+ * narrower than 64 (where conv_oc1_tile_5x5 leaves lanes idle: at 4 x
+ * 256^2 SRCNN's 5x5 took 8.2-8.5 ms here against 4.8-5.5 by the tile,
+ * and at 128 x 33^2 3.3-3.7 against 4.3-4.8); with ctx->c1_last. */
+static int oc1_last_fits(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->c1_last && g->SH == 1 && g->SW == 1 && g->C % 32 == 0 && g->KW >= 5 &&
+	       g->OW < 64;
+}
+
+static int cl_rows(const nn_conv2d *g, size_t *np);
+
+/* y = conv(x) by conv_oc1_last_forward (oc1_last_fits): the weights by
+ * tap, then the work-items' areas, in scratch. */
+static int oc1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
+                            nn_buf b)
+{
+	const char *name = "conv_oc1_last_forward";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	int KK = g->KH * g->KW;
+	size_t np, nw = ((size_t)KK * g->C + 15) / 16 * 16;
+	int R = cl_rows(g, &np);
+	size_t area = (size_t)(R + g->KH - 1) * (g->OW + g->KW - 1) * g->C;
+	cl_mem m;
+	int st = nn_scratch(ctx, nw + np * area, &m);
+	if (st != TG_CL_OK || (st = taps(ctx, nn_buf_of(m, 0), w, g->C, 1, KK, 0)) != TG_CL_OK)
+		return st;
+	nn_args a;
+	nn_args_begin(&a, k);
+	arg_forward_head(&a, y, x, nn_buf_of(m, 0), b);
+	nn_arg_buf(&a, nn_buf_of(m, nw));
+	const int v[12] = { g->B, (int)np, g->C, g->H, g->W, g->KH, g->KW, g->PH, g->PW, g->OH,
+		            g->OW, R };
+	for (int i = 0; i < 12; i++)
+		nn_arg_int(&a, v[i]);
+	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+}
+
 static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
                        int direct)
 {
+	if (direct && oc1_last_fits(ctx, g))
+		return oc1_last_forward(ctx, g, y, x, w, b);
 	int s1 = direct && g->SH == 1 && g->SW == 1;
 	int tile = s1 && g->KH == g->KW && (g->KH == 3 || g->KH == 5);
 	int band = s1 && !tile && g->OW <= 64, strip = tile && strip_fits(g);
@@ -2102,7 +2146,9 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 				return st;
 			dw = NN_NONE;
 		}
-		if (nn_has(dx) && g->SH == 1 && g->SW == 1 && direct_fits(1, g->KW)) {
+		/* (padding K-1-P: none where P reaches past the kernel) */
+		if (nn_has(dx) && g->SH == 1 && g->SW == 1 && direct_fits(1, g->KW) &&
+		    g->PH < g->KH && g->PW < g->KW) {
 			if ((st = oc1_data_flipped(ctx, g, dx, dy, w)) != TG_CL_OK)
 				return st;
 			dx = NN_NONE;

@@ -510,6 +510,22 @@ static const conv_case cases[] = {
 	  0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 s2 p(0,2) direct, one input channel, runs", 2, 1, 9, 62, 8, 3, 3, 2, 2, 0, 2,
 	  0, 0, 1, 0, 0 },
+	/* one output channel, C a multiple of 32, rows narrower than 64: the
+	 * forward by conv_oc1_last_forward, input rows channels last in the
+	 * cache (a 33x33 plane; 64 channels in units of 28, 28 and 2 rows
+	 * with 40 columns of 16x16 tiles; rows of 12 by scalars, valid, 20
+	 * images; 9x9 with a partial tile; padding past the kernel's reach
+	 * down and across, no bias) */
+	{ "conv2d 5x5 p2 direct, one output channel, channels last", 3, 32, 33, 33, 1, 5, 5, 1, 1,
+	  2, 2, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x7 p(1,3) direct, one output channel, channels last, units of rows", 2, 64, 60,
+	  40, 1, 5, 7, 1, 1, 1, 3, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 valid direct, one output channel, channels last, 20 images", 20, 32, 9, 12, 1,
+	  5, 5, 1, 1, 0, 0, 0, 0, 1, 0, 0 },
+	{ "conv2d 9x9 p4 direct, one output channel, channels last", 2, 32, 20, 21, 1, 9, 9, 1, 1, 4,
+	  4, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 p(3,5) direct, one output channel, channels last, no bias", 1, 32, 6, 20, 1, 5,
+	  5, 1, 1, 3, 5, 0, 0, 0, 0, 0 },
 	/* stride 1 with OW == W on rows not a multiple of 16: the forward
 	 * with one input channel (and so the data gradient of one output
 	 * channel) by conv_c1_flat_forward on the plane as one flat row,
