@@ -16,7 +16,9 @@
  * The first line is the CPU's FMA peak: one thread per online CPU, each
  * running 12 independent chains of 16-lane (AVX-512) or 8-lane (AVX2)
  * FMAs from registers, the widest the CPU has; OpenBLAS's sgemm and the
- * layers are measured against it as well as against sgemm.
+ * layers are measured against it as well as against sgemm.  Then a copy
+ * between two device buffers of 64 MiB (nn_copy_channels), the memory
+ * ceiling for layers whose bytes moved, not FLOPs, bound them.
  * FLOPs: a conv forward counts 2*B*OC*OH*OW*C*KH*KW; its backward twice
  * that (data and weight gradients), once when the data gradient is
  * skipped (the first layer); bias terms are not counted.  Shapes: the
@@ -231,6 +233,32 @@ static void bench_gemm(nn_rng *r)
 	clReleaseMemObject(j.A), clReleaseMemObject(j.B), clReleaseMemObject(j.C);
 }
 
+/* ---- memory: a device copy, the ceiling of layers that move more bytes
+ * per FLOP than the caches can hold (the one-channel layers) ---- */
+
+struct copy_job {
+	cl_mem a, b;
+	int n;
+};
+
+static int dev_copy(void *arg)
+{
+	struct copy_job *j = arg;
+	return nn_copy_channels(&ctx, nn_buf_of(j->b, 0), 1, 0, nn_buf_of(j->a, 0), 1, 0, 1, 1,
+	                        j->n);
+}
+
+static void bench_copy(nn_rng *r)
+{
+	struct copy_job j = { .n = 16 << 20 };
+	j.a = dev_random((size_t)j.n, r, 1);
+	j.b = dev_random((size_t)j.n, r, 1);
+	double t = median_time(dev_copy, &j);
+	printf("%-44s %9.2f ms %7.1f GB/s\n", "device copy 64 MiB, bytes read + written", 1e3 * t,
+	       2.0 * 4 * j.n / t * 1e-9);
+	clReleaseMemObject(j.a), clReleaseMemObject(j.b);
+}
+
 /* ---- one conv layer ---- */
 
 struct conv_job {
@@ -440,6 +468,7 @@ int main(int argc, char **argv)
 	nn_rng_init(&r, 1);
 	bench_peak();
 	bench_gemm(&r);
+	bench_copy(&r);
 	printf("%-44s %-18s | %-18s | fwd+bwd\n", "conv2d layer (batch x size)", "forward",
 	       "backward");
 	bench_layer("G conv 3x3 128->128, 64 x 32^2", &r, 64, 128, 32, 32, 128, 3, 1, 1, 1);
