@@ -2373,9 +2373,13 @@ __kernel void conv_c1_phases_forward(__global float *y, ulong yo, __global const
  * row (at OW = 32 a chunk is two rows): per tap 4 window loads, 4 weight
  * broadcasts and 16 FMAs.  Each channel's chunk is stored as one run,
  * and a channel's band is one run of R*OW floats.  conv_c1_phases_forward
- * writes 16 planes 64 bytes at a time (see conv_c1_s1_forward), and per
- * tap broadcasts 16 weights for one window; it also divided twice per
- * tap to find the phase, which here steps without divisions.  OW a
+ * writes 16 planes 64 bytes at a time (see conv_c1_s1_forward) and per
+ * tap loads 16 weight broadcasts for one window.  A first form of this
+ * kernel with a chunk per row left half its lanes idle at 32 columns and
+ * took as long as conv_c1_phases_forward (1.4-2.0 ms), with or without
+ * the two divisions per tap that find the phase (it now steps without
+ * them).  The critic's stride-2 1->64 forward at 64 x 64^2: 1.8-1.9 ->
+ * 1.1-1.3 ms (bench_conv, three runs alternating ctx->s2_direct).  OW a
  * multiple of 16, OC of 4.  Dimension 0 over the blocks of 4 output
  * channels, 1 over the bands, 2 over B. */
 __kernel void conv_c1_phases_runs(__global float *y, ulong yo, __global const float *xq,

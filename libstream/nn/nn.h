@@ -110,7 +110,11 @@ typedef struct nn_ctx {
 	                       weight gradients of 3x3 stride-2 convs with
 	                       padding 1 and W = 2*OW, OW a multiple of 16,
 	                       straight from x and dy without phase planes (1,
-	                       default) or from the planes (0) */
+	                       default) or from the planes (0); with
+	                       conv_direct also the strided forward with one
+	                       input channel, OW a multiple of 16 and OC of 4,
+	                       by bands of rows stored in runs (1) or by 16
+	                       columns and 16 channels (0) */
 	int s1_direct;      /* conv: the same for 3x3 stride-1 convs with padding
 	                       1 on rows a multiple of 16 wide, and with
 	                       conv_direct the forward of such convs with one
@@ -121,10 +125,12 @@ typedef struct nn_ctx {
 	                       one input channel, 64 output channels and kernels
 	                       wider than 5 (SRCNN's 9x9), and the weight and
 	                       bias gradients of 1x1 convs with 32 output
-	                       channels and C a multiple of 8, channels last in
-	                       the cache (1, default), or by the row-wise
-	                       kernels, from padded planes and by
-	                       conv_pointwise_weight (0) */
+	                       channels and C a multiple of 8, and the forward
+	                       of stride-1 convs with one output channel, C a
+	                       multiple of 32, kernels of 5 or wider and rows
+	                       narrower than 64, channels last in the cache (1,
+	                       default), or by the row-wise kernels, from
+	                       padded planes and by conv_pointwise_weight (0) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048; nn_ctx_init

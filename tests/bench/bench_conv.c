@@ -1,6 +1,7 @@
 /* bench_conv: GFLOP/s of the engine's conv2d (nn/ops.h) on the WGAN-GP 64x64
  * layers at batch 64 and on SRCNN 9-1-5, next to raw OpenBLAS sgemm 1024^3
- * on host arrays and tg_gemm 1024^3 on device buffers, all in one run.
+ * on host arrays, tg_gemm 1024^3 on device buffers and a device copy, all
+ * in one run.
  * Built and run by bench_conv.sh.
  *
  * usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1] [-p 0|1]

@@ -2,7 +2,8 @@
 # GFLOP/s of the engine's conv2d (forward, backward) on the WGAN-GP 64x64
 # layers at batch 64 and on SRCNN 9-1-5 (training step at 128 x 33x33,
 # inference at 16 x 256x256), next to raw OpenBLAS sgemm 1024^3 on host
-# arrays and tg_gemm 1024^3 on device buffers, all measured in one run.
+# arrays, tg_gemm 1024^3 on device buffers and a 64 MiB device copy (the
+# memory ceiling), all measured in one run.
 # Arguments go to bench_conv ([-s seconds] [-c columns] [-q]); see
 # tests/bench/bench_conv.c.  Then the same layers in PyTorch with 2 threads
 # (tests/bench/bench_conv.py; BENCH_PEER=0 skips them).
