@@ -1889,33 +1889,37 @@ __kernel void conv_c1_weight_cl(__global float *part, ulong po, __global float *
 	}
 }
 
-/* y [B, 64, OH, OW] = act(w * x (+ b if has_b)) for a stride-1 conv with one
- * input channel and 64 output channels (conv_c1_weight_cl's convs), from
- * x in zero-padded planes xq [B, Hq, Wq] (or x itself without padding)
- * and the weights by tap, wt [KK, 64] (taps_major): a work-item takes
+/* y [B, NC, OH, OW] = act(w * x (+ b if has_b)) for a stride-1 conv with
+ * one input channel and NC = 64 output channels (conv_c1_weight_cl's
+ * convs) or 32 (the data gradient of SRCNN's 5x5 32->1), from x in
+ * zero-padded planes xq [B, Hq, Wq] (or x itself without padding) and
+ * the weights by tap, wt [KK, NC] (taps_major): a work-item takes
  * conv_c1_weight_cl's units of R output rows, [U*p/NP, U*(p+1)/NP), and
  * computes a unit's outputs channels last into its scratch [R*OW + CL_T,
- * 64] in blocks of CL_T pixels (across row ends): per tap, the 64
- * weights as 4 vectors and the block's CL_T input pixels as broadcasts
- * feed 4*CL_T FMAs, every lane useful (conv_c1_flat_forward spends 17
- * loads on 16 FMAs).  Pixels past the unit in a last block repeat its
- * last pixel and are not copied out.  Then the unit goes to y by 16x16
- * tiles transposed as in conv_c1_weight_cl, a last partial tile by
- * scalars.  Each output is the bias, then the taps in order.  scr holds
- * NP areas of (R*OW + CL_T) * 64 floats at so, a multiple of 16.
- * Dimension 0 over NP. */
+ * NC] in blocks of CL_T pixels (across row ends): per tap, the NC
+ * weights as NC/16 vectors and the block's CL_T input pixels as
+ * broadcasts feed NC/16*CL_T FMAs, every lane useful
+ * (conv_c1_flat_forward spends 17 loads on 16 FMAs: the 5x5 data
+ * gradient at 128 x 33^2 took 3.3-3.9 ms there against 2.7-3.5 here,
+ * bench_conv, TOMOGAN_CL_TIMING=1, four runs each, alternating).  Pixels
+ * past the unit in a last block repeat its last pixel and are not copied
+ * out.  Then the unit goes to y by 16x16 tiles transposed as in
+ * conv_c1_weight_cl, a last partial tile by scalars.  Each output is the
+ * bias, then the taps in order.  scr holds NP areas of (R*OW + CL_T) *
+ * NC floats at so, a multiple of 16.  Dimension 0 over NP. */
 __kernel void conv_c1_last_forward(__global float *y, ulong yo, __global const float *xq,
                                    ulong xqo, __global const float *wt, ulong wo,
                                    __global const float *b, ulong bo, int has_b,
-                                   __global float *scr, ulong so, int B, int NP, int KH, int KW,
-                                   int Hq, int Wq, int OH, int OW, int R, int act, float slope)
+                                   __global float *scr, ulong so, int B, int NP, int NC, int KH,
+                                   int KW, int Hq, int Wq, int OH, int OW, int R, int act,
+                                   float slope)
 {
 	int p = get_global_id(0);
 	if (p >= NP)
 		return;
 	int P = OH * OW, nch = (OH + R - 1) / R, U = B * nch;
-	__global float *s = scr + so + (size_t)p * ((size_t)R * OW + CL_T) * 64;
-#define CLF_BIAS(v) float16 bias##v = has_b ? vload16(v, b + bo) : (float16)(0.0f);
+	__global float *s = scr + so + (size_t)p * ((size_t)R * OW + CL_T) * NC;
+#define CLF_BIAS(v) float16 bias##v = has_b && 16 * v < NC ? vload16(v, b + bo) : (float16)(0.0f);
 	CL_EACH_V(CLF_BIAS)
 	for (int u = (int)((long)U * p / NP); u < (int)((long)U * (p + 1) / NP); u++) {
 		int n = u / nch, oh0 = (u - n * nch) * R, oh1 = min(OH, oh0 + R);
@@ -1933,20 +1937,37 @@ __kernel void conv_c1_last_forward(__global float *y, ulong yo, __global const f
 #define CLF_INIT(j) CLF_INIT_V(j, 0) CLF_INIT_V(j, 1) CLF_INIT_V(j, 2) CLF_INIT_V(j, 3)
 			CL_EACH_T(CLF_INIT)
 			__global const float *wk = wt + wo;
-			for (int kh = 0; kh < KH; kh++)
-				for (int kw = 0; kw < KW; kw++, wk += 64) {
-					int off = kh * Wq + kw;
-					float16 d0 = vload16(0, wk), d1 = vload16(1, wk),
-					        d2 = vload16(2, wk), d3 = vload16(3, wk);
+			if (NC == 64) {
+				for (int kh = 0; kh < KH; kh++)
+					for (int kw = 0; kw < KW; kw++, wk += 64) {
+						int off = kh * Wq + kw;
+						float16 d0 = vload16(0, wk), d1 = vload16(1, wk),
+						        d2 = vload16(2, wk), d3 = vload16(3, wk);
 #define CLF_FMA(j)                                                                        \
 	{                                                                                 \
 		float16 v_ = (float16)(xp##j[off]);                                       \
 		a##j##0 = fma(v_, d0, a##j##0), a##j##1 = fma(v_, d1, a##j##1);           \
 		a##j##2 = fma(v_, d2, a##j##2), a##j##3 = fma(v_, d3, a##j##3);           \
 	}
-					CL_EACH_T(CLF_FMA)
-				}
-#define CLF_STORE_V(j, v) vstore16(act16(a##j##v, act, slope), v, s + (size_t)(q + j) * 64);
+						CL_EACH_T(CLF_FMA)
+					}
+			} else {
+				/* 32 channels: 2 weight vectors, 2*CL_T FMAs a tap */
+				for (int kh = 0; kh < KH; kh++)
+					for (int kw = 0; kw < KW; kw++, wk += 32) {
+						int off = kh * Wq + kw;
+						float16 d0 = vload16(0, wk), d1 = vload16(1, wk);
+#define CLF_FMA2(j)                                                                       \
+	{                                                                                 \
+		float16 v_ = (float16)(xp##j[off]);                                       \
+		a##j##0 = fma(v_, d0, a##j##0), a##j##1 = fma(v_, d1, a##j##1);           \
+	}
+						CL_EACH_T(CLF_FMA2)
+					}
+			}
+#define CLF_STORE_V(j, v)                                                                 \
+	if (16 * v < NC)                                                                  \
+		vstore16(act16(a##j##v, act, slope), v, s + (size_t)(q + j) * NC);
 #define CLF_STORE(j) CLF_STORE_V(j, 0) CLF_STORE_V(j, 1) CLF_STORE_V(j, 2) CLF_STORE_V(j, 3)
 			CL_EACH_T(CLF_STORE)
 		}
@@ -1954,18 +1975,17 @@ __kernel void conv_c1_last_forward(__global float *y, ulong yo, __global const f
 		 * order and each of their lines is whole while in the L1 cache
 		 * (all 64 channels per 16 pixels took 12.8 against 4.7 ms
 		 * without the copy: 64 lines split between two tiles). */
-		__global float *g = y + yo + (size_t)n * 64 * P + q0;
+		__global float *g = y + yo + (size_t)n * NC * P + q0;
 		int q = 0;
-#define CLF_TILE(v)                                                                       \
-	for (q = 0; q + 16 <= nq; q += 16) {                                              \
-		T16_LOAD(r, s + (size_t)q * 64 + 16 * v, 64)                              \
-		T16_TRANSPOSE(r, t)                                                       \
-		T16_STORE(r, g + (size_t)(16 * v) * P + q, P)                             \
-	}
-		CL_EACH_V(CLF_TILE)
+		for (int v = 0; v < NC / 16; v++)
+			for (q = 0; q + 16 <= nq; q += 16) {
+				T16_LOAD(r, s + (size_t)q * NC + 16 * v, NC)
+				T16_TRANSPOSE(r, t)
+				T16_STORE(r, g + (size_t)(16 * v) * P + q, P)
+			}
 		for (; q < nq; q++)
-			for (int c = 0; c < 64; c++)
-				g[(size_t)c * P + q] = s[(size_t)q * 64 + c];
+			for (int c = 0; c < NC; c++)
+				g[(size_t)c * P + q] = s[(size_t)q * NC + c];
 	}
 }
 

@@ -1366,6 +1366,16 @@ static int c1_last_fits(const nn_ctx *ctx, const nn_conv2d *g)
 	       g->SH == 1 && g->SW == 1;
 }
 
+/* Whether conv_c1_last_forward takes the forward: c1_last_fits, or 32
+ * output channels and kernels of 5 or wider (the data gradient of
+ * SRCNN's 5x5 32->1 layer: 3.8-4.2 ms by conv_c1_flat_forward, which
+ * spends 17 loads on 16 FMAs and masks its windows). */
+static int c1_last_forward_fits(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return c1_last_fits(ctx, g) || (direct_c1(ctx, g) && ctx->c1_last && g->OC == 32 &&
+	                                 g->KW >= DIRECT_W_K && g->SH == 1 && g->SW == 1);
+}
+
 /* Output pixels of a unit of those kernels (at most, in whole rows but
  * at least one): 1152 * 64 floats (288 KiB) channels last stay in the L2
  * cache, and a 33x33 plane is one unit.  Units go to CL_PARTS
@@ -1383,7 +1393,7 @@ static int cl_rows(const nn_conv2d *g, size_t *np)
 	return R;
 }
 
-/* y = conv(x) by conv_c1_last_forward (c1_last_fits), wt the weights by
+/* y = conv(x) by conv_c1_last_forward (c1_last_forward_fits), wt the weights by
  * tap: x zero-padded into planes (embed_padded) where g has padding, and
  * after them the work-items' areas. */
 static int c1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf wt,
@@ -1398,15 +1408,15 @@ static int c1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	int R = cl_rows(g, &np);
 	size_t nq = pad ? (size_t)g->B * Hq * Wq : 0, so = (nq + 15) / 16 * 16;
 	cl_mem m;
-	int st = nn_scratch(ctx, so + np * ((size_t)R * g->OW + CL_BLOCK) * 64, &m);
+	int st = nn_scratch(ctx, so + np * ((size_t)R * g->OW + CL_BLOCK) * g->OC, &m);
 	if (st != TG_CL_OK || (pad && (st = embed_padded(ctx, g, nn_buf_of(m, 0), x)) != TG_CL_OK))
 		return st;
 	nn_args a;
 	nn_args_begin(&a, k);
 	arg_forward_head(&a, y, pad ? nn_buf_of(m, 0) : x, wt, b);
 	nn_arg_buf(&a, nn_buf_of(m, so));
-	const int v[9] = { g->B, (int)np, g->KH, g->KW, Hq, Wq, g->OH, g->OW, R };
-	for (int i = 0; i < 9; i++)
+	const int v[10] = { g->B, (int)np, g->OC, g->KH, g->KW, Hq, Wq, g->OH, g->OW, R };
+	for (int i = 0; i < 10; i++)
 		nn_arg_int(&a, v[i]);
 	nn_arg_int(&a, act);
 	nn_arg_float(&a, slope);
@@ -1456,7 +1466,7 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		          : taps(ctx, nn_buf_of(wt, 0), w, g->OC, 1, (int)KK, 0);
 	if (st != TG_CL_OK)
 		return st;
-	if (c1_last_fits(ctx, g))
+	if (c1_last_forward_fits(ctx, g))
 		return c1_last_forward(ctx, g, y, x, nn_buf_of(wt, 0), b, act, slope);
 	if (c1_runs_fits(ctx, g)) {
 		c1_phases_geom p = c1_phases_of(g);

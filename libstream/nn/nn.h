@@ -123,7 +123,9 @@ typedef struct nn_ctx {
 	int c1_last;        /* conv: with conv_direct, the forward and the
 	                       weight and bias gradients of stride-1 convs with
 	                       one input channel, 64 output channels and kernels
-	                       wider than 5 (SRCNN's 9x9), and the weight and
+	                       wider than 5 (SRCNN's 9x9), the forward of such
+	                       convs with 32 output channels and kernels of 5
+	                       or wider, and the weight and
 	                       bias gradients of 1x1 convs with 32 output
 	                       channels and C a multiple of 8, and the forward
 	                       of stride-1 convs with one output channel, C a

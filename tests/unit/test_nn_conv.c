@@ -526,6 +526,14 @@ static const conv_case cases[] = {
 	  4, 0, 0, 1, 0, 0 },
 	{ "conv2d 5x5 p(3,5) direct, one output channel, channels last, no bias", 1, 32, 6, 20, 1, 5,
 	  5, 1, 1, 3, 5, 0, 0, 0, 0, 0 },
+	/* 32 output channels, kernels of 5 or wider: the forward by
+	 * conv_c1_last_forward with two weight vectors a tap (a 33x33 plane;
+	 * units of 23 and 17 rows of 50, no bias); the data gradients of the
+	 * one-output-channel cases above take it too */
+	{ "conv2d 5x5 p2 direct, 32 channels last", 3, 1, 33, 33, 32, 5, 5, 1, 1, 2, 2, 0, 0, 1, 0,
+	  1 },
+	{ "conv2d 7x5 p(3,2) direct, 32 channels last, units of rows, no bias", 2, 1, 40, 50, 32, 7,
+	  5, 1, 1, 3, 2, 0, 0, 0, 0, 1 },
 	/* stride 1 with OW == W on rows not a multiple of 16: the forward
 	 * with one input channel (and so the data gradient of one output
 	 * channel) by conv_c1_flat_forward on the plane as one flat row,
