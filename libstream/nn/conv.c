@@ -1367,13 +1367,16 @@ static int c1_last_fits(const nn_ctx *ctx, const nn_conv2d *g)
 }
 
 /* Whether conv_c1_last_forward takes the forward: c1_last_fits, or 32
- * output channels and kernels of 5 or wider (the data gradient of
- * SRCNN's 5x5 32->1 layer: 3.8-4.2 ms by conv_c1_flat_forward, which
- * spends 17 loads on 16 FMAs and masks its windows). */
+ * output channels, kernels of 5 or wider and rows narrower than 64 (the
+ * data gradient of SRCNN's 5x5 32->1 layer at 33x33, where
+ * conv_c1_flat_forward spends 17 loads on 16 FMAs and masks its windows;
+ * at 4 x 256^2 that layer's backward took 8.6-9.7 ms this way against
+ * 5.0-7.5 by conv_c1_forward). */
 static int c1_last_forward_fits(const nn_ctx *ctx, const nn_conv2d *g)
 {
 	return c1_last_fits(ctx, g) || (direct_c1(ctx, g) && ctx->c1_last && g->OC == 32 &&
-	                                 g->KW >= DIRECT_W_K && g->SH == 1 && g->SW == 1);
+	                                 g->KW >= DIRECT_W_K && g->SH == 1 && g->SW == 1 &&
+	                                 g->OW < 64);
 }
 
 /* Output pixels of a unit of those kernels (at most, in whole rows but

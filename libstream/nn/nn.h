@@ -120,19 +120,19 @@ typedef struct nn_ctx {
 	                       conv_direct the forward of such convs with one
 	                       input channel by rows (1, default; 0: from
 	                       padded planes) */
-	int c1_last;        /* conv: with conv_direct, the forward and the
-	                       weight and bias gradients of stride-1 convs with
-	                       one input channel, 64 output channels and kernels
-	                       wider than 5 (SRCNN's 9x9), the forward of such
-	                       convs with 32 output channels and kernels of 5
-	                       or wider, and the weight and
+	int c1_last;        /* conv: with conv_direct, channels last in the
+	                       cache (1, default): the forward and the weight
+	                       and bias gradients of stride-1 convs with one
+	                       input channel, 64 output channels and kernels
+	                       wider than 5 (SRCNN's 9x9); the forward of such
+	                       convs with 32 output channels, kernels of 5 or
+	                       wider and rows narrower than 64; the weight and
 	                       bias gradients of 1x1 convs with 32 output
-	                       channels and C a multiple of 8, and the forward
+	                       channels and C a multiple of 8; and the forward
 	                       of stride-1 convs with one output channel, C a
 	                       multiple of 32, kernels of 5 or wider and rows
-	                       narrower than 64, channels last in the cache (1,
-	                       default), or by the row-wise kernels, from
-	                       padded planes and by conv_pointwise_weight (0) */
+	                       narrower than 64.  0: by the row-wise kernels,
+	                       from padded planes and by conv_pointwise_weight */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048; nn_ctx_init
