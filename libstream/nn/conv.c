@@ -1160,14 +1160,6 @@ static int strip_fits(const nn_conv2d *g)
 	       g->B >= STRIP_MIN_B;
 }
 
-/* The kernels for OC == 1 (argument lists in nn_conv.cl): direct and
- * register-blocked, conv_oc1_strip_3x3 (what strip_fits takes: the
- * generator's 64->1 layer at 64 x 64^2, 3.5-3.8 ms by
- * conv_oc1_tile_3x3, 2.1 ms here; on rows of exactly 64,
- * conv_oc1_strip64_3x3: 3.1 -> 1.8-1.9 ms on a later machine), conv_oc1_tile_3x3/_5x5 (stride
- * 1, square 3x3 and 5x5 kernels), conv_oc1_band (other stride-1 kernels
- * on rows up to 64 wide) or conv_oc1_rows (the rest), else
- * conv_oc1_forward (a GEMV against the implicit columns, any stride). */
 /* Whether conv_oc1_last_forward takes the forward of g (one output
  * channel): stride 1, C a multiple of 32, kernels of 5 or wider, rows
  * narrower than 64 (where conv_oc1_tile_5x5 leaves lanes idle: at 4 x
@@ -1210,6 +1202,15 @@ static int oc1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x,
 	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
 }
 
+/* The kernels for OC == 1 (argument lists in nn_conv.cl): direct and
+ * register-blocked, conv_oc1_last_forward (what oc1_last_fits takes),
+ * conv_oc1_strip_3x3 (what strip_fits takes: the generator's 64->1
+ * layer at 64 x 64^2, 3.5-3.8 ms by conv_oc1_tile_3x3, 2.1 ms here; on
+ * rows of exactly 64, conv_oc1_strip64_3x3: 3.1 -> 1.8-1.9 ms on a later
+ * machine), conv_oc1_tile_3x3/_5x5 (stride 1, square 3x3 and 5x5
+ * kernels), conv_oc1_band (other stride-1 kernels on rows up to 64 wide)
+ * or conv_oc1_rows (the rest), else conv_oc1_forward (a GEMV against the
+ * implicit columns, any stride). */
 static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
                        int direct)
 {
@@ -1396,9 +1397,9 @@ static int cl_rows(const nn_conv2d *g, size_t *np)
 	return R;
 }
 
-/* y = conv(x) by conv_c1_last_forward (c1_last_forward_fits), wt the weights by
- * tap: x zero-padded into planes (embed_padded) where g has padding, and
- * after them the work-items' areas. */
+/* y = conv(x) by conv_c1_last_forward (c1_last_forward_fits), wt the
+ * weights by tap: x zero-padded into planes (embed_padded) where g has
+ * padding, and after them the work-items' areas. */
 static int c1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf wt,
                            nn_buf b, int act, float slope)
 {
