@@ -632,6 +632,15 @@ static int taps_of(nn_ctx *ctx, nn_buf wt, nn_buf w, const nn_conv2d *g, int fli
 	            : taps_cm(ctx, wt, w, g->OC, g->C, KK, 0, cmajor);
 }
 
+/* Whether the data gradient of g is a forward conv of dy with g's
+ * weights flipped: stride 1, and padding within the kernel, so that the
+ * flipped conv's padding K-1-P is not negative (the direct path for one
+ * output channel lacked that check and computed a wrong dx). */
+static int flippable(const nn_conv2d *g)
+{
+	return g->SH == 1 && g->SW == 1 && g->PH < g->KH && g->PW < g->KW;
+}
+
 /* The stride-1 conv whose forward on dy is the data gradient of the
  * stride-1 conv g (with g's weights flipped): channels exchanged, padding
  * K-1-P. */
@@ -1472,20 +1481,6 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		return st;
 	if (c1_last_forward_fits(ctx, g))
 		return c1_last_forward(ctx, g, y, x, nn_buf_of(wt, 0), b, act, slope);
-	if (c1_runs_fits(ctx, g)) {
-		c1_phases_geom p = c1_phases_of(g);
-		cl_mem m;
-		if ((st = nn_scratch(ctx, p.elems, &m)) != TG_CL_OK ||
-		    (st = c1_phases_embed(ctx, g, &p, nn_buf_of(m, 0), x)) != TG_CL_OK)
-			return st;
-		int R = g->OH < RUNS_ROWS ? g->OH : RUNS_ROWS;
-		const int v[14] = { g->OC, g->B, p.Hd, p.Wd, g->KH, g->KW, p.S,
-			            g->PH, g->PW, g->OH, g->OW, R, act };
-		const size_t global[3] = { (size_t)g->OC / 4, ((size_t)g->OH + R - 1) / R,
-			                   (size_t)g->B };
-		return launch_forward(ctx, "conv_c1_phases_runs", y, nn_buf_of(m, 0),
-		                      nn_buf_of(wt, 0), b, v, 13, slope, global);
-	}
 	if (c1_s1_fits(ctx, g)) {
 		const int v[4] = { g->OC, g->H, g->W, act };
 		const size_t global[3] = { (size_t)g->OC / 4, (size_t)g->H, (size_t)g->B };
@@ -1508,6 +1503,15 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		    (st = c1_phases_embed(ctx, g, &p, nn_buf_of(m, 0), x)) != TG_CL_OK)
 			return st;
 		x = nn_buf_of(m, 0);
+		if (c1_runs_fits(ctx, g)) {
+			int R = g->OH < RUNS_ROWS ? g->OH : RUNS_ROWS;
+			const int v[13] = { g->OC, g->B, p.Hd, p.Wd, g->KH, g->KW, p.S,
+				            g->PH, g->PW, g->OH, g->OW, R, act };
+			const size_t global[3] = { (size_t)g->OC / 4, ((size_t)g->OH + R - 1) / R,
+				                   (size_t)g->B };
+			return launch_forward(ctx, "conv_c1_phases_runs", y, x, nn_buf_of(wt, 0), b,
+			                      v, 13, slope, global);
+		}
 	} else if (!flat && g->SH == 1 && g->SW == 1 && (g->PH > 0 || g->PW > 0)) {
 		gp.H = g->OH + g->KH - 1;
 		gp.W = g->OW + g->KW - 1;
@@ -2160,9 +2164,7 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 				return st;
 			dw = NN_NONE;
 		}
-		/* (padding K-1-P: none where P reaches past the kernel) */
-		if (nn_has(dx) && g->SH == 1 && g->SW == 1 && direct_fits(1, g->KW) &&
-		    g->PH < g->KH && g->PW < g->KW) {
+		if (nn_has(dx) && flippable(g) && direct_fits(1, g->KW)) {
 			if ((st = oc1_data_flipped(ctx, g, dx, dy, w)) != TG_CL_OK)
 				return st;
 			dx = NN_NONE;
@@ -2215,8 +2217,8 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 	 * kernel conv_oc1_rows (the critic's first layer, whose data gradient
 	 * the gradient penalty needs: one GEMM and col2im per image before). */
 	const nn_conv2d t = data_gradient_conv(g);
-	int flip = nn_has(dx) && ctx->flip_dx && g->SH == 1 && g->SW == 1 && g->PH < g->KH &&
-	           g->PW < g->KW && (g->C >= 8 || (g->C == 1 && direct_oc1(ctx, &t)));
+	int flip = nn_has(dx) && ctx->flip_dx && flippable(g) &&
+	           (g->C >= 8 || (g->C == 1 && direct_oc1(ctx, &t)));
 	if (flip) {
 		st = flipped_data_gradient(ctx, g, dx, dy, w);
 		if (st != TG_CL_OK || !nn_has(dw))

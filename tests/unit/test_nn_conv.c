@@ -514,8 +514,9 @@ static const conv_case cases[] = {
 	 * forward by conv_oc1_last_forward, input rows channels last in the
 	 * cache (a 33x33 plane; 64 channels in units of 28, 28 and 2 rows
 	 * with 40 columns of 16x16 tiles; rows of 12 by scalars, valid, 20
-	 * images; 9x9 with a partial tile; padding past the kernel's reach
-	 * down and across, no bias) */
+	 * images; 9x9 with a partial tile; padding as wide as the kernel
+	 * across, no bias: its data gradient takes conv_oc1_backward_data,
+	 * as the flipped conv would need a negative padding) */
 	{ "conv2d 5x5 p2 direct, one output channel, channels last", 3, 32, 33, 33, 1, 5, 5, 1, 1,
 	  2, 2, 0, 0, 1, 0, 0 },
 	{ "conv2d 5x7 p(1,3) direct, one output channel, channels last, units of rows", 2, 64, 60,
