@@ -1230,6 +1230,133 @@ __kernel void conv_s2_data(__global float *dx, ulong dxo, __global const float *
  * image (srcnn train, TOMOGAN_CL_TIMING=1).  Dimension 0 over the blocks
  * of 8 output channels, 1 over the groups of PWF_RUNS runs, 2 over B. */
 #define PWF_RUNS 4
+
+/* The non-temporal form of conv_pointwise_forward's work-item, for
+ * outputs of NT_BYTES or more.  Its planes of S floats start anywhere in a
+ * 64-byte line (SRCNN's 33x33 planes: S = 1089, one float past a line),
+ * and a vector stored across two lines cannot be non-temporal.  So in
+ * each plane the work-item owns whole lines: the 12 that start at the
+ * plane's first line boundary at or after pixel p0 - 16 (p0 = 192 * its
+ * index), each of which takes the last 16 - t lanes of one computed
+ * vector and the first t of the next (t: the plane's offset from that
+ * boundary).  It computes the vectors of its 4 runs of 48 pixels from p0
+ * as conv_pointwise_forward does and, before them, the one at p0 - 16,
+ * carried in k0..k7 as each run carries its last vector to the next: 13
+ * vectors of FMAs for 12 stored (8% more).  Lines that reach past the
+ * plane (its first and last, shared with the planes beside it) are
+ * written by masked stores of the plane's pixels only.
+ *
+ * At 128 x 33^2, 64->32 and its data gradient 32->64 (bench_conv -l
+ * "SRCNN conv 1x1 64->32, 128", TOMOGAN_CL_TIMING=1) the plain stores
+ * took 3.3-3.5 and 5.9-6.3 ms; vectors stored where they were computed,
+ * non-temporal where whole in a line and masked where not (a tenth of
+ * them, at every work-item's ends), 3.0-3.4 and 3.5-4.1 ms. */
+#define IOTA16 (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#if defined(__AVX512F__) && defined(__has_builtin)
+#if __has_builtin(__builtin_ia32_vpermi2varps512) && __has_builtin(__builtin_ia32_storeups512_mask)
+#define LINES_AVX512 1
+#endif
+#endif
+
+/* Lanes t..15 of a then 0..t-1 of b (0 <= t < 16).  OpenCL's shuffle2
+ * with a mask known only at run time compiled to a lane-by-lane loop. */
+static float16 lanes_from(float16 a, float16 b, int t)
+{
+#ifdef LINES_AVX512
+	return __builtin_ia32_vpermi2varps512(a, (int16)(t) + IOTA16, b);
+#else
+	float s[32];
+	vstore16(a, 0, s);
+	vstore16(b, 1, s);
+	return vload16(0, s + t);
+#endif
+}
+
+/* v to the line of 16 floats at q + a (64-byte aligned), its lanes of
+ * pixels [0, S) only. */
+static void line_store(__global float *q, int a, int S, float16 v)
+{
+	if (a >= 0 && a + 16 <= S) {
+		NT_STORE16(v, q + a);
+		return;
+	}
+	int lo = max(0, -a), hi = min(16, S - a);
+	if (lo >= hi)
+		return;
+#ifdef LINES_AVX512
+	/* masked lanes are not touched, whatever lies there */
+	__builtin_ia32_storeups512_mask(q + a, v,
+	                                (ushort)(((1u << hi) - 1u) & ~((1u << lo) - 1u)));
+#else
+	float s[16];
+	vstore16(v, 0, s);
+	for (int i = lo; i < hi; i++)
+		q[a + i] = s[i];
+#endif
+}
+
+static void pointwise_lines(__global float *y, ulong yo, __global const float *x, ulong xo,
+                            __global const float *wt, ulong wo, __global const float *b,
+                            ulong bo, int has_b, int OC, int C, int S, int act, float slope,
+                            int oc0, int n, int p0)
+{
+	const int R = 3;
+	__global float *out = y + yo + ((size_t)n * OC + oc0) * S;
+	__global const float *x0 = x + xo + (size_t)n * C * S;
+	/* the vector at p0 - 16 */
+#define PWL_K(o) float16 k##o = (float16)(0.0f);
+	PL8_EACH(PWL_K)
+	if (p0 > 0) {
+		int nk = min(16, S - (p0 - 16));
+		__global const float *xp = x0 + p0 - 16;
+		__global const float *wk = wt + wo + oc0;
+		PL8_EACH(PL8_INIT)
+		for (int c = 0; c < C; c++, xp += S, wk += OC) {
+			float16 v = load16(xp, nk);
+#define PWL_FMA1(o) a##o = fma((float16)(wk[o]), v, a##o);
+			PL8_EACH(PWL_FMA1)
+		}
+#define PWL_K_SET(o) k##o = act16(a##o, act, slope);
+		PL8_EACH(PWL_K_SET)
+	}
+	for (int r = 0; r < PWF_RUNS; r++) {
+		int p = p0 + 48 * r;
+		if (p - 16 >= S)
+			break;
+		int n0 = min(16, S - p), n1 = min(16, S - p - 16), n2 = min(16, S - p - 32);
+		__global const float *xp = x0 + p;
+		__global const float *wk = wt + wo + oc0;
+		PL8_EACH(PLR_INIT)
+		if (n2 == 16) {
+			for (int c = 0; c < C; c++, xp += S, wk += OC) {
+				float16 v = vload16(0, xp), u = vload16(0, xp + 16);
+				float16 t = vload16(0, xp + 32);
+				PL8_EACH(PLR_FMA)
+			}
+		} else if (n0 > 0) {
+			for (int c = 0; c < C; c++, xp += S, wk += OC) {
+				float16 v = load16(xp, n0);
+				float16 u = n1 > 0 ? load16(xp + 16, n1) : (float16)(0.0f);
+				float16 t = n2 > 0 ? load16(xp + 32, n2) : (float16)(0.0f);
+				PL8_EACH(PLR_FMA)
+			}
+		}
+		/* (p >= S: only the line from k holds pixels of the plane) */
+#define PWL_STORE(o)                                                                     \
+	if (oc0 + o < OC) {                                                              \
+		__global float *q = out + (size_t)o * S;                                 \
+		int t = (int)((16u - ((uint)((ulong)q >> 2) & 15u)) & 15u);               \
+		float16 u = act16(a##o, act, slope), v = act16(b##o, act, slope);       \
+		float16 w = act16(c##o, act, slope);                                     \
+		line_store(q, p - 16 + t, S, lanes_from(k##o, u, t));                    \
+		line_store(q, p + t, S, lanes_from(u, v, t));                            \
+		line_store(q, p + 16 + t, S, lanes_from(v, w, t));                       \
+		k##o = w;                                                                \
+	}
+		PL8_EACH(PWL_STORE)
+	}
+}
+
 __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const float *x,
                                      ulong xo, __global const float *wt, ulong wo,
                                      __global const float *b, ulong bo, int has_b, int OC, int C,
@@ -1240,6 +1367,11 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
 	int p0 = (int)get_global_id(1) * 48 * PWF_RUNS;
 	if (oc0 >= OC)
 		return;
+	if (NT_OK && (size_t)get_global_size(2) * OC * S * 4 >= NT_BYTES) {
+		pointwise_lines(y, yo, x, xo, wt, wo, b, bo, has_b, OC, C, S, act, slope, oc0, n,
+		                p0);
+		return;
+	}
 	for (int r = 0; r < PWF_RUNS; r++) {
 		int p = p0 + 48 * r;
 		if (p >= S)

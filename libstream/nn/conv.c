@@ -795,8 +795,10 @@ static int pointwise_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x
 		return st;
 	size_t S = (size_t)g->H * g->W;
 	const int v[4] = { g->OC, g->C, (int)S, act };
-	/* 48 * PWF_RUNS pixels per work-item (nn_conv.cl) */
-	const size_t global[3] = { ((size_t)g->OC + 7) / 8, (S + 191) / 192, (size_t)g->B };
+	/* 48 * PWF_RUNS pixels per work-item (nn_conv.cl), and one more
+	 * where the non-temporal form's lines of the last run's planes reach
+	 * up to 16 pixels further */
+	const size_t global[3] = { ((size_t)g->OC + 7) / 8, (S + 16 + 191) / 192, (size_t)g->B };
 	return launch_forward(ctx, name, y, x, wt, b, v, 4, slope, global);
 }
 

@@ -417,6 +417,20 @@ static const conv_case cases[] = {
 	  0 },
 	{ "conv2d 1x1 pointwise kernel, odd channel counts", 2, 10, 3, 13, 9, 1, 1, 1, 1, 0, 0, 0, 0,
 	  1, 0, 0 },
+	/* outputs and data gradients of 16 MiB or more: conv_pointwise_forward
+	 * stores whole 64-byte lines, non-temporal, each work-item those of
+	 * every plane from the first boundary at or after 16 pixels before its
+	 * first run (pointwise_lines).  Planes of 1089 pixels (one past a
+	 * line: a different offset in each plane); of 187 at an odd offset,
+	 * whose last work-item starts past the plane (p0 = 192) but owns its
+	 * last line, with a partial block of channels; and of 256 from
+	 * aligned tensors, every line at a vector */
+	{ "conv2d 1x1 pointwise kernel past the caches, 33x33", 241, 16, 33, 33, 16, 1, 1, 1, 1, 0,
+	  0, 0, 0, 1, 0, 0 },
+	{ "conv2d 1x1 pointwise kernel beyond 16 MiB, 17x11, 12 channels", 1870, 12, 17, 11, 12, 1,
+	  1, 1, 1, 0, 0, 0, 0, 0, 0, 0 },
+	{ "conv2d 1x1 pointwise kernel past the caches, 16x16", 1024, 16, 16, 16, 16, 1, 1, 1, 1, 0,
+	  0, 0, 0, 1, 0, 0 },
 	/* images of 10961 pixels, 8 of them: the weight gradient in ranges of
 	 * 1840 pixels, two to a span and three spans to an image, the last
 	 * span ending in a range whose last vector holds one pixel */
