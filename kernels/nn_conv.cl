@@ -1230,6 +1230,25 @@ __kernel void conv_s2_data(__global float *dx, ulong dxo, __global const float *
  * image (srcnn train, TOMOGAN_CL_TIMING=1).  Dimension 0 over the blocks
  * of 8 output channels, 1 over the groups of PWF_RUNS runs, 2 over B. */
 #define PWF_RUNS 4
+/* The accumulators a0..c7 (PLR_INIT) of the run of 48 pixels at xp for
+ * the weights at wk, its vectors' pixel counts n0, n1, n2 (none when
+ * n0 <= 0); xp and wk are advanced. */
+#define PWF_RUN(xp, wk)                                                                  \
+	PL8_EACH(PLR_INIT)                                                               \
+	if (n2 == 16) {                                                                  \
+		for (int c = 0; c < C; c++, xp += S, wk += OC) {                         \
+			float16 v = vload16(0, xp), u = vload16(0, xp + 16);             \
+			float16 t = vload16(0, xp + 32);                                 \
+			PL8_EACH(PLR_FMA)                                                \
+		}                                                                        \
+	} else if (n0 > 0) {                                                             \
+		for (int c = 0; c < C; c++, xp += S, wk += OC) {                         \
+			float16 v = load16(xp, n0);                                      \
+			float16 u = n1 > 0 ? load16(xp + 16, n1) : (float16)(0.0f);      \
+			float16 t = n2 > 0 ? load16(xp + 32, n2) : (float16)(0.0f);      \
+			PL8_EACH(PLR_FMA)                                                \
+		}                                                                        \
+	}
 
 /* The non-temporal form of conv_pointwise_forward's work-item, for
  * outputs of NT_BYTES or more.  Its planes of S floats start anywhere in a
@@ -1329,21 +1348,7 @@ static void pointwise_lines(__global float *y, ulong yo, __global const float *x
 		int n0 = min(16, S - p), n1 = min(16, S - p - 16), n2 = min(16, S - p - 32);
 		__global const float *xp = x0 + p;
 		__global const float *wk = wt + wo + oc0;
-		PL8_EACH(PLR_INIT)
-		if (n2 == 16) {
-			for (int c = 0; c < C; c++, xp += S, wk += OC) {
-				float16 v = vload16(0, xp), u = vload16(0, xp + 16);
-				float16 t = vload16(0, xp + 32);
-				PL8_EACH(PLR_FMA)
-			}
-		} else if (n0 > 0) {
-			for (int c = 0; c < C; c++, xp += S, wk += OC) {
-				float16 v = load16(xp, n0);
-				float16 u = n1 > 0 ? load16(xp + 16, n1) : (float16)(0.0f);
-				float16 t = n2 > 0 ? load16(xp + 32, n2) : (float16)(0.0f);
-				PL8_EACH(PLR_FMA)
-			}
-		}
+		PWF_RUN(xp, wk)
 		/* (p >= S: only the line from k holds pixels of the plane) */
 #define PWL_STORE(o)                                                                     \
 	if (oc0 + o < OC) {                                                              \
@@ -1382,21 +1387,7 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
 		int n0 = min(16, S - p), n1 = min(16, S - p - 16), n2 = min(16, S - p - 32);
 		__global const float *xp = x + xo + (size_t)n * C * S + p;
 		__global const float *wk = wt + wo + oc0;
-		PL8_EACH(PLR_INIT)
-		if (n2 == 16) {
-			for (int c = 0; c < C; c++, xp += S, wk += OC) {
-				float16 v = vload16(0, xp), u = vload16(0, xp + 16);
-				float16 t = vload16(0, xp + 32);
-				PL8_EACH(PLR_FMA)
-			}
-		} else {
-			for (int c = 0; c < C; c++, xp += S, wk += OC) {
-				float16 v = load16(xp, n0);
-				float16 u = n1 > 0 ? load16(xp + 16, n1) : (float16)(0.0f);
-				float16 t = n2 > 0 ? load16(xp + 32, n2) : (float16)(0.0f);
-				PL8_EACH(PLR_FMA)
-			}
-		}
+		PWF_RUN(xp, wk)
 		__global float *out = y + yo + ((size_t)n * OC + oc0) * S + p;
 #define PWF_STORE(o)                                                                 \
 	if (oc0 + o < OC) {                                                          \
