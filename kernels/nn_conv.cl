@@ -3282,3 +3282,116 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
 			out[iw] = in[(iw % SW) * ps + iw / SW];
 	}
 }
+
+/* y [B, 1, H, W] = w * x (+ b[0] if has_b) for a stride-1 5x5 conv with
+ * padding 2 on both axes (so OH == H, OW == W) and one output channel,
+ * x [B, C, H, W], w [1, C, 5, 5], on rows of 16 or more (SRCNN's 5x5
+ * 32->1 at 33x33).  A unit is STR_R output rows of one image; a
+ * work-item takes units [U*p/NP, U*(p+1)/NP) of the U = B *
+ * ceil(H/STR_R).  For a unit it first copies the input rows the unit
+ * reaches, STR_R + 4 of each channel, into its scratch, zero-padded (2
+ * zero columns before a row and 2 after, rows above and below the image
+ * zero), rows of Wp floats.  Then per strip of 16 output columns (the
+ * last one starts at W - 16 and overlaps the one before, whose columns it
+ * rewrites with the same values) and per input channel, STR_CORE: per
+ * kernel column kw, the 5 taps' weights as broadcasts and the STR_R + 4
+ * windows of 16 inputs, each window multiplied into the up to 5 output
+ * rows it reaches, one accumulator a row: 5 loads and 5 broadcasts for
+ * 25 FMAs a row, no masks, 33 of 48 lanes useful on 33-wide rows.  While
+ * its first strip computes, it asks for the next unit's rows (OT_HINT).
+ * Each output is the bias, then per channel the taps by kernel column,
+ * then by kernel row.  Measured (bench_conv, TOMOGAN_CL_TIMING=1, three
+ * runs alternating ctx->strips5 1 and 0 in one build): at 128 x 33^2
+ * 2.4-2.6 ms against 2.7-3.8 by conv_oc1_last_forward; the compute alone
+ * took 1.5-1.6 ms (the copy once per work-item), the copy from cached
+ * input 0.5 more, and without the hint the copy from memory took 1.9.
+ * At 4 x 256^2 it took 3.9-4.6 ms against 3.2-3.6 by conv_oc1_tile_5x5
+ * (the copy of 33.5 MB), so wide rows keep that.  The same scheme for
+ * the layer's data gradient (a 5x5 1->32 conv of dy, the output
+ * channels one after another on the same scratch rows) took the time of
+ * conv_c1_last_forward at 33x33 (1.8-2.0 against 1.8-2.0 ms) and of
+ * conv_c1_forward at 256^2 (2.3-2.7 against 2.5-2.6), and was dropped.
+ * scr holds NP areas of C * (STR_R + 4) * Wp floats at so, Wp = W + 4
+ * rounded up to 16.  Dimension 0 over NP. */
+#define STR_K 5
+#define STR_R 11
+#define STR_CORE(acc, sp, Wp, wp, ts)                                                     \
+	for (int kw = 0; kw < STR_K; kw++) {                                              \
+		float16 wv[STR_K];                                                        \
+		_Pragma("unroll") for (int kh = 0; kh < STR_K; kh++)                     \
+			wv[kh] = (float16)((wp)[(size_t)(kh * STR_K + kw) * (ts)]);       \
+		_Pragma("unroll") for (int t = 0; t < STR_R + STR_K - 1; t++)           \
+		{                                                                         \
+			float16 v_ = vload16(0, (sp) + (size_t)t * (Wp) + kw);            \
+			_Pragma("unroll") for (int kh = 0; kh < STR_K; kh++)             \
+				if (t - kh >= 0 && t - kh < STR_R)                        \
+					acc[t - kh] = fma(wv[kh], v_, acc[t - kh]);       \
+		}                                                                         \
+	}
+
+/* The unit's rows of C channels of xn [C, H, W] into s [C, STR_R + 4, Wp]:
+ * row t of channel c holds input row oh0 - 2 + t at columns 2.., zeros in
+ * columns 0, 1, W + 2 and W + 3 (the columns past them are never read),
+ * whole rows of zeros outside the image. */
+static void str_fill(__global float *s, __global const float *xn, int C, int H, int W, int Wp,
+                     int oh0)
+{
+	for (int c = 0; c < C; c++)
+		for (int t = 0; t < STR_R + STR_K - 1; t++) {
+			int ih = oh0 - 2 + t;
+			__global float *sr = s + ((size_t)c * (STR_R + STR_K - 1) + t) * Wp;
+			if (ih < 0 || ih >= H) {
+				for (int j = 0; j < Wp; j += 16)
+					vstore16((float16)(0.0f), 0, sr + j);
+				continue;
+			}
+			__global const float *xr = xn + ((size_t)c * H + ih) * W;
+			int j = 0;
+			for (; j + 16 <= W; j += 16)
+				vstore16(vload16(0, xr + j), 0, sr + 2 + j);
+			for (; j < W; j++)
+				sr[2 + j] = xr[j];
+			sr[0] = sr[1] = sr[W + 2] = sr[W + 3] = 0.0f;
+		}
+}
+
+__kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const float *x,
+                                  ulong xo, __global const float *w, ulong wo,
+                                  __global const float *b, ulong bo, int has_b,
+                                  __global float *scr, ulong so, int B, int NP, int C, int H,
+                                  int W)
+{
+	int p = get_global_id(0);
+	if (p >= NP)
+		return;
+	int Wp = (W + 4 + 15) / 16 * 16, nb = (H + STR_R - 1) / STR_R, U = B * nb;
+	size_t band = (size_t)(STR_R + STR_K - 1) * Wp, P = (size_t)H * W;
+	__global float *s = scr + so + (size_t)p * C * band;
+	float16 bias = (float16)(has_b ? b[bo] : 0.0f);
+	int u1 = (int)((long)U * (p + 1) / NP);
+	for (int u = (int)((long)U * p / NP); u < u1; u++) {
+		int n = u / nb, oh0 = (u - n * nb) * STR_R;
+		str_fill(s, x + xo + (size_t)n * C * P, C, H, W, Wp, oh0);
+		__global float *yn = y + yo + (size_t)n * P + (size_t)oh0 * W;
+		/* the next unit's input rows, asked for while this one computes */
+		int nn = (u + 1) / nb, ih0 = max(((u + 1) - nn * nb) * STR_R - 2, 0);
+		int span = u + 1 < u1 ? (min(ih0 + STR_R + STR_K - 1, H) - ih0) * W : 0;
+		__global const float *pf = x + xo + ((size_t)nn * C * H + ih0) * W;
+		for (int st = 0; st < W; st += 16) {
+			int c0 = min(st, W - 16);
+			float16 acc[STR_R];
+			_Pragma("unroll") for (int i = 0; i < STR_R; i++) acc[i] = bias;
+			for (int c = 0; c < C; c++) {
+				__global const float *sp = s + (size_t)c * band + c0;
+				__global const float *wp = w + wo + (size_t)c * STR_K * STR_K;
+				if (st == 0)
+					for (int j = 0; j < span; j += 16)
+						OT_HINT(pf + (size_t)c * P + j);
+				STR_CORE(acc, sp, Wp, wp, 1)
+			}
+			_Pragma("unroll") for (int i = 0; i < STR_R; i++)
+				if (oh0 + i < H)
+					vstore16(acc[i], 0, yn + (size_t)i * W + c0);
+		}
+	}
+}

@@ -1171,6 +1171,49 @@ static int strip_fits(const nn_conv2d *g)
 	       g->B >= STRIP_MIN_B;
 }
 
+/* Whether conv_oc1_strips_5x5 takes the forward of g (one output
+ * channel): stride 1, 5x5, padding 2, rows of 16 to 63 (at 4 x 256^2
+ * SRCNN's 5x5 32->1 took 3.9-4.6 ms there against 3.2-3.6 by
+ * conv_oc1_tile_5x5; at 128 x 33^2 2.4-2.6 against 2.7-3.8 by
+ * conv_oc1_last_forward); with ctx->strips5. */
+static int strips5_fits(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->strips5 && g->SH == 1 && g->SW == 1 && g->KH == 5 && g->KW == 5 &&
+	       g->PH == 2 && g->PW == 2 && g->W >= 16 && g->W < 64;
+}
+
+/* Output rows of a unit of that kernel (STR_R in nn_conv.cl), and the
+ * most work-items it takes. */
+#define STRIPS_ROWS 11
+#define STRIPS_PARTS 32
+
+/* y = conv(x) by conv_oc1_strips_5x5 (strips5_fits), the work-items'
+ * areas in scratch. */
+static int strips5_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
+                           nn_buf b)
+{
+	const char *name = "conv_oc1_strips_5x5";
+	cl_kernel k = nn_kernel(ctx, CONV, name);
+	if (!k)
+		return ctx->status;
+	size_t units = (size_t)g->B * ((g->H + STRIPS_ROWS - 1) / STRIPS_ROWS);
+	size_t np = units < STRIPS_PARTS ? units : STRIPS_PARTS;
+	size_t Wp = ((size_t)g->W + 4 + 15) / 16 * 16;
+	cl_mem m;
+	int st = nn_scratch(ctx, np * g->C * (STRIPS_ROWS + 4) * Wp, &m);
+	if (st != TG_CL_OK)
+		return st;
+	nn_args a;
+	nn_args_begin(&a, k);
+	arg_forward_head(&a, y, x, w, b);
+	nn_arg_buf(&a, nn_buf_of(m, 0));
+	const int v[5] = { g->B, (int)np, g->C, g->H, g->W };
+	for (int i = 0; i < 5; i++)
+		nn_arg_int(&a, v[i]);
+	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+}
+
 /* Whether conv_oc1_last_forward takes the forward of g (one output
  * channel): stride 1, C a multiple of 32, kernels of 5 or wider, rows
  * narrower than 64 (where conv_oc1_tile_5x5 leaves lanes idle: at 4 x
@@ -1214,7 +1257,8 @@ static int oc1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x,
 }
 
 /* The kernels for OC == 1 (argument lists in nn_conv.cl): direct and
- * register-blocked, conv_oc1_last_forward (what oc1_last_fits takes),
+ * register-blocked, conv_oc1_strips_5x5 (what strips5_fits takes),
+ * conv_oc1_last_forward (what oc1_last_fits takes),
  * conv_oc1_strip_3x3 (what strip_fits takes: the generator's 64->1
  * layer at 64 x 64^2, 3.5-3.8 ms by conv_oc1_tile_3x3, 2.1 ms here; on
  * rows of exactly 64, conv_oc1_strip64_3x3: 3.1 -> 1.8-1.9 ms on a later
@@ -1225,6 +1269,8 @@ static int oc1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x,
 static int oc1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
                        int direct)
 {
+	if (direct && strips5_fits(ctx, g))
+		return strips5_forward(ctx, g, y, x, w, b);
 	if (direct && oc1_last_fits(ctx, g))
 		return oc1_last_forward(ctx, g, y, x, w, b);
 	int s1 = direct && g->SH == 1 && g->SW == 1;

@@ -85,6 +85,7 @@ int nn_ctx_init(nn_ctx *ctx, tg_cl *cl)
 	ctx->s2_direct = 1;
 	ctx->s1_direct = 1;
 	ctx->c1_last = 1;
+	ctx->strips5 = 1;
 	/* The direct conv kernels are written for a CPU device: one work-item
 	 * walks a whole row or plane, which keeps PoCL's loops long and its
 	 * caches warm but leaves a GPU's thousands of lanes idle (on an H200

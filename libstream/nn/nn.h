@@ -133,6 +133,12 @@ typedef struct nn_ctx {
 	                       multiple of 32, kernels of 5 or wider and rows
 	                       narrower than 64.  0: by the row-wise kernels,
 	                       from padded planes and by conv_pointwise_weight */
+	int strips5;        /* conv: with conv_direct, the forward of stride-1
+	                       5x5 convs with padding 2, one output channel
+	                       and rows of 16 to 63 (SRCNN's 5x5 32->1 at
+	                       33x33) by strips of 16 columns from zero-padded
+	                       rows in the cache (1, default), or as c1_last
+	                       and the row-wise kernels say (0) */
 	size_t shift_elems; /* conv: floats of a shifted-GEMM group (0: 32 Mi) */
 	size_t shift_merge_n; /* conv: images of fewer grid positions take one GEMM
 	                         per tap for a whole group (0: 2048; nn_ctx_init

@@ -643,6 +643,19 @@ static const conv_case cases[] = {
 	 * the second starting inside an image */
 	{ "conv2d 3x3 s1 p1 shifted, planes, from x, 64 output channels, two parts", 17, 13, 16, 16,
 	  64, 3, 3, 1, 1, 1, 1, 0, 0, 1, 0, 0 },
+	/* 5x5 padding 2, one output channel, rows of 16 to 63: the forward
+	 * by conv_oc1_strips_5x5 (bands of 11 rows, strips of 16 columns).
+	 * SRCNN's layer with 40 images (120 units on 32 work-items, the next
+	 * unit's rows asked for across images); one strip and one partial
+	 * band, no bias; 4 strips, the last overlapping, bands of 11, 11 and
+	 * 1 rows.  The one-output-channel cases above of 33, 35, 21 columns
+	 * take it too. */
+	{ "conv2d 5x5 p2 direct, one output channel, strips, 40 images", 40, 32, 33, 33, 1, 5, 5, 1,
+	  1, 2, 2, 0, 0, 1, 0, 0 },
+	{ "conv2d 5x5 p2 direct, one output channel, strips, rows of 16, no bias", 3, 7, 4, 16, 1, 5,
+	  5, 1, 1, 2, 2, 0, 0, 0, 0, 0 },
+	{ "conv2d 5x5 p2 direct, one output channel, strips, rows of 63", 2, 5, 23, 63, 1, 5, 5, 1,
+	  1, 2, 2, 0, 0, 1, 0, 0 },
 };
 
 /* ---- a one-input-channel conv and a 1x1 conv in one pass ---- */
@@ -829,6 +842,13 @@ int main(void)
 		if (strstr(cases[i].name, "channels last"))
 			run_conv(ctx, &cases[i], 4096);
 	ctx->c1_last = 1;
+	/* The cases that conv_oc1_strips_5x5 takes, by conv_oc1_last_forward
+	 * (C a multiple of 32) or conv_oc1_tile_5x5 instead (ctx->strips5 0). */
+	ctx->strips5 = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (strstr(cases[i].name, "strips") && cases[i].KH == 5)
+			run_conv(ctx, &cases[i], 4096);
+	ctx->strips5 = 1;
 	/* SRCNN 9-1-5's first two layers in one pass. */
 	pair_case(ctx, 2, 19, 37, 64, 9, 4, 32, 1, NN_ACT_RELU);
 	pair_case(ctx, 1, 40, 70, 64, 9, 4, 32, 1, NN_ACT_RELU);
