@@ -1182,6 +1182,22 @@ static int strips5_fits(const nn_ctx *ctx, const nn_conv2d *g)
 	       g->PH == 2 && g->PW == 2 && g->W >= 16 && g->W < 64;
 }
 
+/* Launch the kernel k of work-items that take units of rows (y, x, w, b,
+ * has_b, their scratch areas s, then the n ints v) on np work-items in
+ * groups of one. */
+static int launch_units(nn_ctx *ctx, cl_kernel k, const char *name, nn_buf y, nn_buf x,
+                        nn_buf w, nn_buf b, nn_buf s, const int *v, int n, size_t np)
+{
+	nn_args a;
+	nn_args_begin(&a, k);
+	arg_forward_head(&a, y, x, w, b);
+	nn_arg_buf(&a, s);
+	for (int i = 0; i < n; i++)
+		nn_arg_int(&a, v[i]);
+	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
+	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+}
+
 /* Output rows of a unit of that kernel (STR_R in nn_conv.cl), and the
  * most work-items it takes. */
 #define STRIPS_ROWS 11
@@ -1203,15 +1219,8 @@ static int strips5_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	int st = nn_scratch(ctx, np * g->C * (STRIPS_ROWS + 4) * Wp, &m);
 	if (st != TG_CL_OK)
 		return st;
-	nn_args a;
-	nn_args_begin(&a, k);
-	arg_forward_head(&a, y, x, w, b);
-	nn_arg_buf(&a, nn_buf_of(m, 0));
 	const int v[5] = { g->B, (int)np, g->C, g->H, g->W };
-	for (int i = 0; i < 5; i++)
-		nn_arg_int(&a, v[i]);
-	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
-	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+	return launch_units(ctx, k, name, y, x, w, b, nn_buf_of(m, 0), v, 5, np);
 }
 
 /* Whether conv_oc1_last_forward takes the forward of g (one output
@@ -1244,16 +1253,9 @@ static int oc1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x,
 	int st = nn_scratch(ctx, nw + np * area, &m);
 	if (st != TG_CL_OK || (st = taps(ctx, nn_buf_of(m, 0), w, g->C, 1, KK, 0)) != TG_CL_OK)
 		return st;
-	nn_args a;
-	nn_args_begin(&a, k);
-	arg_forward_head(&a, y, x, nn_buf_of(m, 0), b);
-	nn_arg_buf(&a, nn_buf_of(m, nw));
 	const int v[12] = { g->B, (int)np, g->C, g->H, g->W, g->KH, g->KW, g->PH, g->PW, g->OH,
 		            g->OW, R };
-	for (int i = 0; i < 12; i++)
-		nn_arg_int(&a, v[i]);
-	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
-	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+	return launch_units(ctx, k, name, y, x, nn_buf_of(m, 0), b, nn_buf_of(m, nw), v, 12, np);
 }
 
 /* The kernels for OC == 1 (argument lists in nn_conv.cl): direct and
