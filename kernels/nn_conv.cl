@@ -3305,6 +3305,8 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
  * 2.4-2.6 ms against 2.7-3.8 by conv_oc1_last_forward; the compute alone
  * took 1.5-1.6 ms (the copy once per work-item), the copy from cached
  * input 0.5 more, and without the hint the copy from memory took 1.9.
+ * The windows read straight from x by masked loads, with no copy, took
+ * the same time (2.2-3.4 against 2.5-3.4 ms, seven runs alternating).
  * At 4 x 256^2 it took 3.9-4.6 ms against 3.2-3.6 by conv_oc1_tile_5x5
  * (the copy of 33.5 MB), so wide rows keep that.  The same scheme for
  * the layer's data gradient (a 5x5 1->32 conv of dy, the output
