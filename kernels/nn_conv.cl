@@ -3291,13 +3291,16 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
  * ceil(H/STR_R).  For a unit it first copies the input rows the unit
  * reaches, STR_R + 4 of each channel, into its scratch, zero-padded (2
  * zero columns before a row and 2 after, rows above and below the image
- * zero), rows of Wp floats.  Then per strip of 16 output columns (the
- * last one starts at W - 16 and overlaps the one before, whose columns it
- * rewrites with the same values) and per input channel, STR_CORE: per
- * kernel column kw, the 5 taps' weights as broadcasts and the STR_R + 4
- * windows of 16 inputs, each window multiplied into the up to 5 output
- * rows it reaches, one accumulator a row: 5 loads and 5 broadcasts for
- * 25 FMAs a row, no masks, 33 of 48 lanes useful on 33-wide rows.  While
+ * zero), rows of Wp floats.  Then per strip of 16 output columns and
+ * per input channel, STR_CORE: per kernel column kw, the 5 taps' weights
+ * as broadcasts and the STR_R + 4 windows of 16 inputs, each window
+ * multiplied into the up to 5 output rows it reaches, one accumulator a
+ * row: 5 loads and 5 broadcasts for 25 FMAs a row, no masks.  Where 8 or
+ * fewer columns are left, the last strip has 8 columns at W - 8 (vectors
+ * of 8, half the cost), else it starts at W - 16 and overlaps the one
+ * before, whose columns it rewrites with the same values: 33 of 40 lanes
+ * useful on 33-wide rows (a third strip of 16 took 2.8-3.1 ms against
+ * 2.6-2.8, four runs alternating).  While
  * its first strip computes, it asks for the next unit's rows (OT_HINT).
  * Each output is the bias, then per channel the taps by kernel column,
  * then by kernel row.  Measured (bench_conv, TOMOGAN_CL_TIMING=1, three
@@ -3317,18 +3320,37 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
  * rounded up to 16.  Dimension 0 over NP. */
 #define STR_K 5
 #define STR_R 11
-#define STR_CORE(acc, sp, Wp, wp, ts)                                                     \
+#define STR_CORE(acc, sp, Wp, wp, ts, VT, VLOAD)                                         \
 	for (int kw = 0; kw < STR_K; kw++) {                                              \
-		float16 wv[STR_K];                                                        \
+		VT wv[STR_K];                                                             \
 		_Pragma("unroll") for (int kh = 0; kh < STR_K; kh++)                     \
-			wv[kh] = (float16)((wp)[(size_t)(kh * STR_K + kw) * (ts)]);       \
+			wv[kh] = (VT)((wp)[(size_t)(kh * STR_K + kw) * (ts)]);            \
 		_Pragma("unroll") for (int t = 0; t < STR_R + STR_K - 1; t++)           \
 		{                                                                         \
-			float16 v_ = vload16(0, (sp) + (size_t)t * (Wp) + kw);            \
+			VT v_ = VLOAD(0, (sp) + (size_t)t * (Wp) + kw);                   \
 			_Pragma("unroll") for (int kh = 0; kh < STR_K; kh++)             \
 				if (t - kh >= 0 && t - kh < STR_R)                        \
 					acc[t - kh] = fma(wv[kh], v_, acc[t - kh]);       \
 		}                                                                         \
+	}
+/* The strip at column c0 in vectors VT (float16 or float8, with their
+ * loads and stores): its STR_R accumulators, the channels, the rows
+ * stored. */
+#define STR_STRIP(VT, VLOAD, VSTORE)                                                      \
+	{                                                                                 \
+		VT acc[STR_R];                                                            \
+		_Pragma("unroll") for (int i = 0; i < STR_R; i++) acc[i] = (VT)(bias);    \
+		for (int c = 0; c < C; c++) {                                             \
+			__global const float *sp = s + (size_t)c * band + c0;             \
+			__global const float *wp = w + wo + (size_t)c * STR_K * STR_K;    \
+			if (c0 == 0)                                                      \
+				for (int j = 0; j < span; j += 16)                        \
+					OT_HINT(pf + (size_t)c * P + j);                  \
+			STR_CORE(acc, sp, Wp, wp, 1, VT, VLOAD)                           \
+		}                                                                         \
+		_Pragma("unroll") for (int i = 0; i < STR_R; i++)                        \
+			if (oh0 + i < H)                                                  \
+				VSTORE(acc[i], 0, yn + (size_t)i * W + c0);               \
 	}
 
 /* The unit's rows of C channels of xn [C, H, W] into s [C, STR_R + 4, Wp]:
@@ -3369,7 +3391,7 @@ __kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const fl
 	int Wp = (W + 4 + 15) / 16 * 16, nb = (H + STR_R - 1) / STR_R, U = B * nb;
 	size_t band = (size_t)(STR_R + STR_K - 1) * Wp, P = (size_t)H * W;
 	__global float *s = scr + so + (size_t)p * C * band;
-	float16 bias = (float16)(has_b ? b[bo] : 0.0f);
+	float bias = has_b ? b[bo] : 0.0f;
 	int u1 = (int)((long)U * (p + 1) / NP);
 	for (int u = (int)((long)U * p / NP); u < u1; u++) {
 		int n = u / nb, oh0 = (u - n * nb) * STR_R;
@@ -3379,21 +3401,16 @@ __kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const fl
 		int nn = (u + 1) / nb, ih0 = max(((u + 1) - nn * nb) * STR_R - 2, 0);
 		int span = u + 1 < u1 ? (min(ih0 + STR_R + STR_K - 1, H) - ih0) * W : 0;
 		__global const float *pf = x + xo + ((size_t)nn * C * H + ih0) * W;
+		/* strips of 16 columns, the last one of 8 where 8 or fewer are
+		 * left */
 		for (int st = 0; st < W; st += 16) {
 			int c0 = min(st, W - 16);
-			float16 acc[STR_R];
-			_Pragma("unroll") for (int i = 0; i < STR_R; i++) acc[i] = bias;
-			for (int c = 0; c < C; c++) {
-				__global const float *sp = s + (size_t)c * band + c0;
-				__global const float *wp = w + wo + (size_t)c * STR_K * STR_K;
-				if (st == 0)
-					for (int j = 0; j < span; j += 16)
-						OT_HINT(pf + (size_t)c * P + j);
-				STR_CORE(acc, sp, Wp, wp, 1)
+			if (W - st <= 8 && st > 0) {
+				c0 = W - 8;
+				STR_STRIP(float8, vload8, vstore8)
+			} else {
+				STR_STRIP(float16, vload16, vstore16)
 			}
-			_Pragma("unroll") for (int i = 0; i < STR_R; i++)
-				if (oh0 + i < H)
-					vstore16(acc[i], 0, yn + (size_t)i * W + c0);
 		}
 	}
 }
