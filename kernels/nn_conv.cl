@@ -2363,7 +2363,12 @@ OW1_KERNEL(5, EACH5)
  * tap, spilled to the stack with most of the accumulators, and the kernel
  * ran no faster than the row-wise one (2.2 against 2.3 ms; 1.3 ms now for
  * SRCNN's 5x5 32->1 at 128 x 33^2, 2.1 -> 1.6-1.7 ms for the generator's
- * 3x3 64->1 at 64 x 64^2, bench_conv).  Dimension 0 over C, 1 over NP. */
+ * 3x3 64->1 at 64 x 64^2, bench_conv).  At K = 5 the 25 accumulators
+ * with the windows and masks still spill 10 accumulators (a load and a
+ * store per FMA for those); two passes over the planes, kernel rows 0-2
+ * then 3-4, spilled 2 and took longer (SRCNN's layer at 128 x 33^2,
+ * 2.2-2.5 against 2.2 ms on an AMD EPYC VM, three runs alternating).
+ * Dimension 0 over C, 1 over NP. */
 #define WF_WIN(kw, X)                                                                   \
 	float16 v##kw = select((float16)(0.0f), X,                                      \
 	                       convert_uint16(col + (int16)(kw - KP)) < (uint16)(W));
