@@ -3321,8 +3321,8 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
  * channels one after another on the same scratch rows) took the time of
  * conv_c1_last_forward at 33x33 (1.8-2.0 against 1.8-2.0 ms) and of
  * conv_c1_forward at 256^2 (2.3-2.7 against 2.5-2.6), and was dropped.
- * scr holds NP areas of C * (STR_R + 4) * Wp floats at so, Wp = W + 4
- * rounded up to 16.  Dimension 0 over NP. */
+ * scr holds NP areas of C * (STR_R + 4) * Wp floats at so, Wp a multiple
+ * of 16 and at least W + 4.  Dimension 0 over NP. */
 #define STR_K 5
 #define STR_R 11
 #define STR_CORE(acc, sp, Wp, wp, ts, VT, VLOAD)                                         \
@@ -3388,12 +3388,12 @@ __kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const fl
                                   ulong xo, __global const float *w, ulong wo,
                                   __global const float *b, ulong bo, int has_b,
                                   __global float *scr, ulong so, int B, int NP, int C, int H,
-                                  int W)
+                                  int W, int Wp)
 {
 	int p = get_global_id(0);
 	if (p >= NP)
 		return;
-	int Wp = (W + 4 + 15) / 16 * 16, nb = (H + STR_R - 1) / STR_R, U = B * nb;
+	int nb = (H + STR_R - 1) / STR_R, U = B * nb;
 	size_t band = (size_t)(STR_R + STR_K - 1) * Wp, P = (size_t)H * W;
 	__global float *s = scr + so + (size_t)p * C * band;
 	float bias = has_b ? b[bo] : 0.0f;

@@ -316,9 +316,11 @@ static void arg_forward_head(nn_args *a, nn_buf y, nn_buf x, nn_buf w, nn_buf b)
 }
 
 /* Launch the forward-type conv kernel name (y, x, wt, b, has_b, then the
- * n ints v and slope) over global, in groups of one work-item. */
-static int launch_forward(nn_ctx *ctx, const char *name, nn_buf y, nn_buf x, nn_buf wt,
-                          nn_buf b, const int *v, int n, float slope, const size_t global[3])
+ * scratch s where given, the n ints v, and *slope where given) over
+ * global, in groups of one work-item. */
+static int launch_head(nn_ctx *ctx, const char *name, nn_buf y, nn_buf x, nn_buf wt, nn_buf b,
+                       nn_buf s, const int *v, int n, const float *slope,
+                       const size_t global[3])
 {
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
@@ -326,11 +328,21 @@ static int launch_forward(nn_ctx *ctx, const char *name, nn_buf y, nn_buf x, nn_
 	nn_args a;
 	nn_args_begin(&a, k);
 	arg_forward_head(&a, y, x, wt, b);
+	if (nn_has(s))
+		nn_arg_buf(&a, s);
 	for (int i = 0; i < n; i++)
 		nn_arg_int(&a, v[i]);
-	nn_arg_float(&a, slope);
+	if (slope)
+		nn_arg_float(&a, *slope);
 	const size_t local[3] = { 1, 1, 1 };
 	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+}
+
+/* launch_head with no scratch and the slope. */
+static int launch_forward(nn_ctx *ctx, const char *name, nn_buf y, nn_buf x, nn_buf wt,
+                          nn_buf b, const int *v, int n, float slope, const size_t global[3])
+{
+	return launch_head(ctx, name, y, x, wt, b, NN_NONE, v, n, &slope, global);
 }
 
 /* col [C*KH*KW, gn*nr*OW] = columns of images x [gn, C, H, W], rows oh0.. */
@@ -1182,22 +1194,6 @@ static int strips5_fits(const nn_ctx *ctx, const nn_conv2d *g)
 	       g->PH == 2 && g->PW == 2 && g->W >= 16 && g->W < 64;
 }
 
-/* Launch the kernel k of work-items that take units of rows (y, x, w, b,
- * has_b, their scratch areas s, then the n ints v) on np work-items in
- * groups of one. */
-static int launch_units(nn_ctx *ctx, cl_kernel k, const char *name, nn_buf y, nn_buf x,
-                        nn_buf w, nn_buf b, nn_buf s, const int *v, int n, size_t np)
-{
-	nn_args a;
-	nn_args_begin(&a, k);
-	arg_forward_head(&a, y, x, w, b);
-	nn_arg_buf(&a, s);
-	for (int i = 0; i < n; i++)
-		nn_arg_int(&a, v[i]);
-	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
-	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
-}
-
 /* Output rows of a unit of that kernel (STR_R in nn_conv.cl), and the
  * most work-items it takes. */
 #define STRIPS_ROWS 11
@@ -1208,19 +1204,17 @@ static int launch_units(nn_ctx *ctx, cl_kernel k, const char *name, nn_buf y, nn
 static int strips5_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
                            nn_buf b)
 {
-	const char *name = "conv_oc1_strips_5x5";
-	cl_kernel k = nn_kernel(ctx, CONV, name);
-	if (!k)
-		return ctx->status;
 	size_t units = (size_t)g->B * ((g->H + STRIPS_ROWS - 1) / STRIPS_ROWS);
 	size_t np = units < STRIPS_PARTS ? units : STRIPS_PARTS;
-	size_t Wp = ((size_t)g->W + 4 + 15) / 16 * 16;
+	int Wp = (g->W + 4 + 15) / 16 * 16; /* a scratch row: the row and its padding */
 	cl_mem m;
-	int st = nn_scratch(ctx, np * g->C * (STRIPS_ROWS + 4) * Wp, &m);
+	int st = nn_scratch(ctx, np * g->C * (STRIPS_ROWS + 4) * (size_t)Wp, &m);
 	if (st != TG_CL_OK)
 		return st;
-	const int v[5] = { g->B, (int)np, g->C, g->H, g->W };
-	return launch_units(ctx, k, name, y, x, w, b, nn_buf_of(m, 0), v, 5, np);
+	const int v[6] = { g->B, (int)np, g->C, g->H, g->W, Wp };
+	const size_t global[3] = { np, 1, 1 };
+	return launch_head(ctx, "conv_oc1_strips_5x5", y, x, w, b, nn_buf_of(m, 0), v, 6, NULL,
+	                   global);
 }
 
 /* Whether conv_oc1_last_forward takes the forward of g (one output
@@ -1241,10 +1235,6 @@ static int cl_rows(const nn_conv2d *g, size_t *np);
 static int oc1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
                             nn_buf b)
 {
-	const char *name = "conv_oc1_last_forward";
-	cl_kernel k = nn_kernel(ctx, CONV, name);
-	if (!k)
-		return ctx->status;
 	int KK = g->KH * g->KW;
 	size_t np, nw = ((size_t)KK * g->C + 15) / 16 * 16;
 	int R = cl_rows(g, &np);
@@ -1255,7 +1245,9 @@ static int oc1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x,
 		return st;
 	const int v[12] = { g->B, (int)np, g->C, g->H, g->W, g->KH, g->KW, g->PH, g->PW, g->OH,
 		            g->OW, R };
-	return launch_units(ctx, k, name, y, x, nn_buf_of(m, 0), b, nn_buf_of(m, nw), v, 12, np);
+	const size_t global[3] = { np, 1, 1 };
+	return launch_head(ctx, "conv_oc1_last_forward", y, x, nn_buf_of(m, 0), b,
+	                   nn_buf_of(m, nw), v, 12, NULL, global);
 }
 
 /* The kernels for OC == 1 (argument lists in nn_conv.cl): direct and
@@ -1462,10 +1454,6 @@ static int cl_rows(const nn_conv2d *g, size_t *np)
 static int c1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf wt,
                            nn_buf b, int act, float slope)
 {
-	const char *name = "conv_c1_last_forward";
-	cl_kernel k = nn_kernel(ctx, CONV, name);
-	if (!k)
-		return ctx->status;
 	int Hq = g->OH + g->KH - 1, Wq = g->OW + g->KW - 1, pad = g->PH > 0 || g->PW > 0;
 	size_t np;
 	int R = cl_rows(g, &np);
@@ -1474,17 +1462,10 @@ static int c1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	int st = nn_scratch(ctx, so + np * ((size_t)R * g->OW + CL_BLOCK) * g->OC, &m);
 	if (st != TG_CL_OK || (pad && (st = embed_padded(ctx, g, nn_buf_of(m, 0), x)) != TG_CL_OK))
 		return st;
-	nn_args a;
-	nn_args_begin(&a, k);
-	arg_forward_head(&a, y, pad ? nn_buf_of(m, 0) : x, wt, b);
-	nn_arg_buf(&a, nn_buf_of(m, so));
-	const int v[10] = { g->B, (int)np, g->OC, g->KH, g->KW, Hq, Wq, g->OH, g->OW, R };
-	for (int i = 0; i < 10; i++)
-		nn_arg_int(&a, v[i]);
-	nn_arg_int(&a, act);
-	nn_arg_float(&a, slope);
-	size_t global[3] = { np, 1, 1 }, local[3] = { 1, 1, 1 };
-	return nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local);
+	const int v[11] = { g->B, (int)np, g->OC, g->KH, g->KW, Hq, Wq, g->OH, g->OW, R, act };
+	const size_t global[3] = { np, 1, 1 };
+	return launch_head(ctx, "conv_c1_last_forward", y, pad ? nn_buf_of(m, 0) : x, wt, b,
+	                   nn_buf_of(m, so), v, 11, &slope, global);
 }
 
 /* Whether conv_c1_s1_forward takes the forward of g (one input channel):
