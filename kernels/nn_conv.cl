@@ -1668,14 +1668,26 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
 #define OT_ROW_IN(r) OT_ROW(r, OT_WIN_IN)
 #define OT_ROW_EDGE(r) OT_ROW(r, OT_WIN_EDGE)
 /* A prefetch hint: the compiler's where it has one (PoCL's clang turns
- * it into prefetcht0), else OpenCL's prefetch. */
+ * it into prefetcht0), else OpenCL's prefetch.  OT_HINT_L2 asks for the
+ * line in L2 only (prefetcht1), for the kernels that stream planes from
+ * memory (tens of MB) while they compute: on an AMD EPYC VM, two threads
+ * running conv_oc1_weight64_3x3's loop over 128 MiB with prefetcht0 4
+ * KiB ahead read 11-13 GB/s, no faster than without hints, and 22 GB/s
+ * with prefetcht1 (a C test; a plain read ran at 24-26).  Kernel times,
+ * bench_conv, min / median of 8 runs alternating with prefetcht0: G
+ * 64->1 forward 3.76 / 4.45 ms against 4.54 / 5.57, weight gradient 3.51
+ * / 4.11 against 4.32 / 5.68; SRCNN's 5x5 strips 2.92 / 3.57 against
+ * 4.10 / 5.08.  Inputs that L3 holds (SRCNN's 1x1 layer, the 5x5 tile at
+ * 256^2) gained nothing and keep OT_HINT. */
 #if defined(__has_builtin)
 #if __has_builtin(__builtin_prefetch)
 #define OT_HINT(p) __builtin_prefetch(p)
+#define OT_HINT_L2(p) __builtin_prefetch(p, 0, 2)
 #endif
 #endif
 #ifndef OT_HINT
 #define OT_HINT(p) prefetch(p, 1)
+#define OT_HINT_L2(p) prefetch(p, 1)
 #endif
 /* the first and last lines of row r of the next plane */
 #define OT_PREFETCH(r)                                                                  \
@@ -2283,7 +2295,7 @@ __kernel void conv_oc1_weight(__global float *part, ulong po, __global const flo
  * (bench_conv at 64 x 64^2: the critic's 1->64 3.6 -> 2.8 ms, the
  * generator's 64->1 2.6 -> 2.05 ms; 1 and 6 KiB ahead were slower). */
 #define CW3_AHEAD 1024
-#define CW3_HINT(p) OT_HINT(p)
+#define CW3_HINT(p) OT_HINT_L2(p)
 #define EACH3(X) X(0) X(1) X(2)
 #define EACH5(X) X(0) X(1) X(2) X(3) X(4)
 #define ROW3(F, kh) F(kh, 0) F(kh, 1) F(kh, 2)
@@ -2462,8 +2474,8 @@ __kernel void conv_oc1_weight64_3x3(__global float *part, ulong po, __global con
 		__global const float *g = dy + dyo + (size_t)n * P;
 		for (int ih = 0; ih < H; ih++) {
 			__global const float *row = plane + (size_t)ih * 64;
-			OT_HINT(row + CW3_AHEAD), OT_HINT(row + CW3_AHEAD + 16);
-			OT_HINT(row + CW3_AHEAD + 32), OT_HINT(row + CW3_AHEAD + 48);
+			OT_HINT_L2(row + CW3_AHEAD), OT_HINT_L2(row + CW3_AHEAD + 16);
+			OT_HINT_L2(row + CW3_AHEAD + 32), OT_HINT_L2(row + CW3_AHEAD + 48);
 			float16 v0 = vload16(0, row), v1 = vload16(1, row);
 			float16 v2 = vload16(2, row), v3 = vload16(3, row);
 			float16 z = (float16)(0.0f);
@@ -2795,7 +2807,7 @@ __kernel void conv_oc1_strip64_3x3(__global float *y, ulong yo, __global const f
 			__global float *out = y + yo + ((size_t)n * H + oh0) * 64;
 			S64_EACHQJ(S64_LOADACC)
 			for (int k = 0; k < 128; k += 16)
-				OT_HINT(plane + (size_t)oh0 * 64 + CW3_AHEAD + k);
+				OT_HINT_L2(plane + (size_t)oh0 * 64 + CW3_AHEAD + k);
 			S64_ROW(0) S64_ROW(1) S64_ROW(2) S64_ROW(3)
 			S64_EACHQJ(S64_STORE)
 		}
@@ -3350,7 +3362,7 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
 			__global const float *wp = w + wo + (size_t)c * STR_K * STR_K;    \
 			if (c0 == 0)                                                      \
 				for (int j = 0; j < span; j += 16)                        \
-					OT_HINT(pf + (size_t)c * P + j);                  \
+					OT_HINT_L2(pf + (size_t)c * P + j);                  \
 			STR_CORE(acc, sp, Wp, wp, 1, VT, VLOAD)                           \
 		}                                                                         \
 		_Pragma("unroll") for (int i = 0; i < STR_R; i++)                        \
