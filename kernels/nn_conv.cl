@@ -1671,16 +1671,19 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
 #define OT_ROW_EDGE(r) OT_ROW(r, OT_WIN_EDGE)
 /* A prefetch hint: the compiler's where it has one (PoCL's clang turns
  * it into prefetcht0), else OpenCL's prefetch.  OT_HINT_L2 asks for the
- * line in L2 only (prefetcht1), for the kernels that stream planes from
- * memory (tens of MB) while they compute: on an AMD EPYC VM, two threads
- * running conv_oc1_weight64_3x3's loop over 128 MiB with prefetcht0 4
- * KiB ahead read 11-13 GB/s, no faster than without hints, and 22 GB/s
- * with prefetcht1 (a C test; a plain read ran at 24-26).  Kernel times,
- * bench_conv, min / median of 8 runs alternating with prefetcht0: G
- * 64->1 forward 3.76 / 4.45 ms against 4.54 / 5.57, weight gradient 3.51
- * / 4.11 against 4.32 / 5.68; SRCNN's 5x5 strips 2.92 / 3.57 against
- * 4.10 / 5.08.  Inputs that L3 holds (SRCNN's 1x1 layer, the 5x5 tile at
- * 256^2) gained nothing and keep OT_HINT. */
+ * line in L2 only (prefetcht1): in the kernels that stream planes from
+ * memory while they compute, and where one hint asks for more than L1
+ * holds (conv_oc1_strips_5x5 asks for the next unit's band, 63 KB).  On
+ * an AMD EPYC VM, two threads running conv_oc1_weight64_3x3's loop over
+ * 128 MiB with prefetcht0 4 KiB ahead read 11-13 GB/s, no faster than
+ * without hints, and 22 GB/s with prefetcht1 (a C test; a plain read ran
+ * at 24-26).  Kernel times, bench_conv, min / median of 8 to 10 runs
+ * alternating with prefetcht0: G 64->1 forward 3.76 / 4.45 ms against
+ * 4.54 / 5.57, weight gradient 3.51 / 4.11 against 4.32 / 5.68 (at batch
+ * 8, from L3: 0.37 / 0.53 against 0.62 / 0.98); SRCNN's 5x5 strips 2.66 /
+ * 3.09 against 3.50 / 4.54.  The 1x1 layer's hints (its next block of
+ * rows, from L3) and the 5x5 tile's at 256^2 gained nothing and stay
+ * prefetcht0; see also CP_HINT. */
 #if defined(__has_builtin)
 #if __has_builtin(__builtin_prefetch)
 #define OT_HINT(p) __builtin_prefetch(p)
