@@ -2637,11 +2637,7 @@ __kernel void conv_c1_phases_runs(__global float *y, ulong yo, __global const fl
  * into L2 only, 4.18 / 4.95 ms against 4.87 / 6.05 with prefetcht0;
  * dy that L3 holds (the stride-2 layer's 16 MiB): into L1, 1.03 / 1.75
  * ms against 1.29 / 2.41 (medians of 8 runs alternating, two sets). */
-#define CP_HINT(p)                                                                      \
-	if (deep)                                                                       \
-		OT_HINT_L2(p);                                                          \
-	else                                                                            \
-		OT_HINT(p);
+#define CP_HINT(p) (deep ? OT_HINT_L2(p) : OT_HINT(p))
 __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global float *partb,
                                         ulong pbo, __global const float *dy, ulong dyo,
                                         __global const float *xq, ulong xqo, int B, int NP,
@@ -3377,7 +3373,7 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
 			__global const float *wp = w + wo + (size_t)c * STR_K * STR_K;    \
 			if (c0 == 0)                                                      \
 				for (int j = 0; j < span; j += 16)                        \
-					OT_HINT_L2(pf + (size_t)c * P + j);                  \
+					OT_HINT_L2(pf + (size_t)c * P + j);               \
 			STR_CORE(acc, sp, Wp, wp, 1, VT, VLOAD)                           \
 		}                                                                         \
 		_Pragma("unroll") for (int i = 0; i < STR_R; i++)                        \
