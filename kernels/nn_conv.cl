@@ -2449,10 +2449,10 @@ WF_KERNEL(5, EACH5)
  * rows), 36 FMAs into 9 vector accumulators.  The flat kernel spilled
  * its accumulators: the generator's 64->1 weight gradient at 64 x 64^2
  * 2.8 ms there, 1.8-1.9 here.  Each row asks for the row CW3_AHEAD
- * floats on (OT_HINT): without, 3.4 ms, as a work-item's plane is new
- * to the prefetcher; two sets of accumulators against the FMAs'
- * latency took 2.1.  part [NP, C*9] as for the others.  Dimension 0
- * over C, 1 over NP. */
+ * floats on (into L2, OT_HINT_L2): without hints, 3.4 ms, as a
+ * work-item's plane is new to the prefetcher; two sets of accumulators
+ * against the FMAs' latency took 2.1.  part [NP, C*9] as for the
+ * others.  Dimension 0 over C, 1 over NP. */
 #define W64_FMA(kh, j)                                                                  \
 	a##kh##0 = fma(d##j, p##j, a##kh##0), a##kh##1 = fma(d##j, v##j, a##kh##1);     \
 	a##kh##2 = fma(d##j, n##j, a##kh##2);
@@ -3328,8 +3328,8 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
  * of 8, half the cost), else it starts at W - 16 and overlaps the one
  * before, whose columns it rewrites with the same values: 33 of 40 lanes
  * useful on 33-wide rows (a third strip of 16 took 2.8-3.1 ms against
- * 2.6-2.8, four runs alternating).  While
- * its first strip computes, it asks for the next unit's rows (OT_HINT).
+ * 2.6-2.8, four runs alternating).  While its first strip computes, it
+ * asks for the next unit's rows (into L2, OT_HINT_L2).
  * Each output is the bias, then per channel the taps by kernel column,
  * then by kernel row.  Measured (bench_conv, TOMOGAN_CL_TIMING=1, three
  * runs alternating ctx->strips5 1 and 0 in one build): at 128 x 33^2
