@@ -578,6 +578,32 @@ static void store16(__global float *p, int n, float16 v)
 		p[i] = t[i];
 }
 
+/* A prefetch hint: the compiler's where it has one (PoCL's clang turns
+ * it into prefetcht0), else OpenCL's prefetch.  OT_HINT_L2 asks for the
+ * line in L2 only (prefetcht1): in the kernels that stream planes from
+ * memory while they compute, and where one hint asks for more than L1
+ * holds (conv_oc1_strips_5x5 asks for the next unit's band, 63 KB).  On
+ * an AMD EPYC VM, two threads running conv_oc1_weight64_3x3's loop over
+ * 128 MiB with prefetcht0 4 KiB ahead read 11-13 GB/s, no faster than
+ * without hints, and 22 GB/s with prefetcht1 (a C test; a plain read ran
+ * at 24-26).  Kernel times, bench_conv, min / median of 8 to 10 runs
+ * alternating with prefetcht0: G 64->1 forward 3.76 / 4.45 ms against
+ * 4.54 / 5.57, weight gradient 3.51 / 4.11 against 4.32 / 5.68 (at batch
+ * 8, from L3: 0.37 / 0.53 against 0.62 / 0.98); SRCNN's 5x5 strips 2.66 /
+ * 3.09 against 3.50 / 4.54.  The 1x1 weight gradient's hints (its next
+ * block of rows, from L3) and the 5x5 tile's at 256^2 gained nothing and
+ * stay prefetcht0; see also CP_HINT and pwf_ahead. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_prefetch)
+#define OT_HINT(p) __builtin_prefetch(p)
+#define OT_HINT_L2(p) __builtin_prefetch(p, 0, 2)
+#endif
+#endif
+#ifndef OT_HINT
+#define OT_HINT(p) prefetch(p, 1)
+#define OT_HINT_L2(p) prefetch(p, 1)
+#endif
+
 /* Non-temporal stores of 16 aligned floats on x86 CPUs, where the compiler
  * has them (PoCL's clang: vmovntps); elsewhere NT_OK is 0 and NT_STORE16
  * a plain store.  No SFENCE per work-item: it waits for the stores to
@@ -1232,15 +1258,40 @@ __kernel void conv_s2_data(__global float *dx, ulong dxo, __global const float *
  * image (srcnn train, TOMOGAN_CL_TIMING=1).  Dimension 0 over the blocks
  * of 8 output channels, 1 over the groups of PWF_RUNS runs, 2 over B. */
 #define PWF_RUNS 4
+/* Where the run at xp of the work-item at pixel p0 of image n asks for
+ * lines ahead (PWF_RUN): the same run of the next work-item's pixels, or
+ * of the next image's first work-item after an image's last (the last
+ * image's: xp itself).  The 4 work-items over the blocks of output
+ * channels read the same lines, so the one that reads them from memory
+ * has them in L2 ahead of it.  Without hints the work-items stalled on
+ * memory: at 128 x 33^2, 64->32 and its data gradient 32->64 (bench_conv
+ * -l "SRCNN conv 1x1 64->32, 128", TOMOGAN_CL_TIMING=1, an AMD EPYC VM)
+ * the mean of the two launches went from 6.75 / 7.71 ms (min / median
+ * of 8 runs alternating) to 4.12 / 4.52, and at 4 x 256^2 from 10.98 /
+ * 11.66 to 7.54 / 8.61; the layers' fwd+bwd from 71-104 to 120-126
+ * GFLOP/s against sgemm's 148-175 (three runs each).  Other forms, in
+ * sets of 5 or 6 runs with this one: hints one run ahead, 5.5-7.8 ms;
+ * into L1, 5.0-6.0, and two work-items ahead, 4.7-5.2, against 4.3-7.0;
+ * each work-item asking at the start of a run for a quarter of the next
+ * one's channels, 5.3-6.4 against 4.7-5.4. */
+static __global const float *pwf_ahead(__global const float *xp, int p0, int S, int C, int n)
+{
+	if (p0 + 48 * PWF_RUNS < S)
+		return xp + 48 * PWF_RUNS;
+	return n + 1 < (int)get_global_size(2) ? xp - p0 + (size_t)C * S : xp;
+}
 /* The accumulators a0..c7 (PLR_INIT) of the run of 48 pixels at xp for
  * the weights at wk, its vectors' pixel counts n0, n1, n2 (none when
- * n0 <= 0); xp and wk are advanced. */
-#define PWF_RUN(xp, wk)                                                                  \
+ * n0 <= 0); xp and wk are advanced.  A whole run asks, per input
+ * channel, for the 3 lines at pf (pwf_ahead) into L2, pf advanced too. */
+#define PWF_RUN(xp, wk, pf)                                                              \
 	PL8_EACH(PLR_INIT)                                                               \
 	if (n2 == 16) {                                                                  \
 		for (int c = 0; c < C; c++, xp += S, wk += OC) {                         \
 			float16 v = vload16(0, xp), u = vload16(0, xp + 16);             \
 			float16 t = vload16(0, xp + 32);                                 \
+			OT_HINT_L2(pf), OT_HINT_L2(pf + 16), OT_HINT_L2(pf + 32);        \
+			pf += S;                                                         \
 			PL8_EACH(PLR_FMA)                                                \
 		}                                                                        \
 	} else if (n0 > 0) {                                                             \
@@ -1350,7 +1401,8 @@ static void pointwise_lines(__global float *y, ulong yo, __global const float *x
 		int n0 = min(16, S - p), n1 = min(16, S - p - 16), n2 = min(16, S - p - 32);
 		__global const float *xp = x0 + p;
 		__global const float *wk = wt + wo + oc0;
-		PWF_RUN(xp, wk)
+		__global const float *pf = pwf_ahead(xp, p0, S, C, n);
+		PWF_RUN(xp, wk, pf)
 		/* (p >= S: only the line from k holds pixels of the plane) */
 #define PWL_STORE(o)                                                                     \
 	if (oc0 + o < OC) {                                                              \
@@ -1389,7 +1441,8 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
 		int n0 = min(16, S - p), n1 = min(16, S - p - 16), n2 = min(16, S - p - 32);
 		__global const float *xp = x + xo + (size_t)n * C * S + p;
 		__global const float *wk = wt + wo + oc0;
-		PWF_RUN(xp, wk)
+		__global const float *pf = pwf_ahead(xp, p0, S, C, n);
+		PWF_RUN(xp, wk, pf)
 		__global float *out = y + yo + ((size_t)n * OC + oc0) * S + p;
 #define PWF_STORE(o)                                                                 \
 	if (oc0 + o < OC) {                                                          \
@@ -1669,31 +1722,6 @@ __kernel void conv_oc1_band(__global float *y, ulong yo, __global const float *x
 	}
 #define OT_ROW_IN(r) OT_ROW(r, OT_WIN_IN)
 #define OT_ROW_EDGE(r) OT_ROW(r, OT_WIN_EDGE)
-/* A prefetch hint: the compiler's where it has one (PoCL's clang turns
- * it into prefetcht0), else OpenCL's prefetch.  OT_HINT_L2 asks for the
- * line in L2 only (prefetcht1): in the kernels that stream planes from
- * memory while they compute, and where one hint asks for more than L1
- * holds (conv_oc1_strips_5x5 asks for the next unit's band, 63 KB).  On
- * an AMD EPYC VM, two threads running conv_oc1_weight64_3x3's loop over
- * 128 MiB with prefetcht0 4 KiB ahead read 11-13 GB/s, no faster than
- * without hints, and 22 GB/s with prefetcht1 (a C test; a plain read ran
- * at 24-26).  Kernel times, bench_conv, min / median of 8 to 10 runs
- * alternating with prefetcht0: G 64->1 forward 3.76 / 4.45 ms against
- * 4.54 / 5.57, weight gradient 3.51 / 4.11 against 4.32 / 5.68 (at batch
- * 8, from L3: 0.37 / 0.53 against 0.62 / 0.98); SRCNN's 5x5 strips 2.66 /
- * 3.09 against 3.50 / 4.54.  The 1x1 layer's hints (its next block of
- * rows, from L3) and the 5x5 tile's at 256^2 gained nothing and stay
- * prefetcht0; see also CP_HINT. */
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_prefetch)
-#define OT_HINT(p) __builtin_prefetch(p)
-#define OT_HINT_L2(p) __builtin_prefetch(p, 0, 2)
-#endif
-#endif
-#ifndef OT_HINT
-#define OT_HINT(p) prefetch(p, 1)
-#define OT_HINT_L2(p) prefetch(p, 1)
-#endif
 /* the first and last lines of row r of the next plane */
 #define OT_PREFETCH(r)                                                                  \
 	{                                                                               \
