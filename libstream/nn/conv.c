@@ -538,8 +538,8 @@ static size_t tap_view(const nn_conv2d *g, const shift_geom *s, int k, int G)
  * of 64 took longer (bench_conv -l "D conv 3x3 s2 64->64",
  * TOMOGAN_CL_TIMING=1: embed_phases_pairs 10.0-11.8 ms a call, 8.0-8.2 ms
  * by plane; for "G conv 3x3 128->128" embed_phases 5.8 -> 4.0 ms).  The
- * same for interleave_phases and embed_channels_last gained nothing
- * (4.8 -> 5.1 and 3.2 -> 3.9 ms), so they keep a work-item per row. */
+ * same for interleave_phases gained nothing (4.8 -> 5.1 ms), so it keeps
+ * a work-item per row. */
 static int launch_planes(nn_ctx *ctx, cl_kernel k, const char *name, int st, size_t n)
 {
 	const size_t global[3] = { 1, n, 1 }, local[3] = { 1, 1, 1 };
@@ -1046,7 +1046,8 @@ static size_t grid_parts(size_t ob, size_t N)
 }
 
 /* dst [G, Hd, Wd, Cp] = src [G, C, H, W] with the channels last, zero past
- * H, W and C (embed_channels_last in nn_conv.cl). */
+ * H, W and C (embed_channels_last in nn_conv.cl: a work-item per 16
+ * channels of an image; Cp a multiple of 16). */
 static int channels_last(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int H, int W,
                          int Hd, int Wd, int Cp)
 {
@@ -1056,8 +1057,8 @@ static int channels_last(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int 
 	nn_args a;
 	int st = bufs_ints(ctx, name, &k, &a, dst, src, v, 6);
 	return st != TG_CL_OK ? st
-	                      : nn_launch2(ctx, k, name, nn_args_end(&a, name), (size_t)Hd,
-	                                   (size_t)G);
+	                      : nn_launch2(ctx, k, name, nn_args_end(&a, name),
+	                                   (size_t)Cp / 16, (size_t)G);
 }
 
 /* dw [OC, C, KK] += the sum of the np parts [np, KK, C, OCp] of a weight

@@ -744,6 +744,17 @@ static void pair_refusals(nn_ctx *ctx)
 	check(nn_conv2d_pair_fits(ctx, &g1, &g2), "conv pair takes SRCNN 9-1-5's first layers");
 }
 
+/* dy channels last of 16 MiB or more (the grid of 66 x 66 positions,
+ * 32 channels a position, 31 images): embed_channels_last writes whole
+ * lines non-temporal, 4 channels of the second block of 16 and zeros for
+ * the rest, and a last partial tile of 2 positions of a row by plain
+ * stores.  Run once, with the default kernels (the variants below
+ * change nothing of that kernel). */
+static const conv_case big_cases[] = {
+	{ "conv2d 3x3 s2 p1 shifted, dy channels last past the caches", 31, 8, 130, 130, 20, 3, 3, 2,
+	  2, 1, 1, 0, 0, 1, 0, 0 },
+};
+
 int main(void)
 {
 	nn_rng_init(&rng, 777);
@@ -767,6 +778,8 @@ int main(void)
 		run_conv(ctx, &cases[i], 4096);
 		run_conv(ctx, &cases[i], 7);
 	}
+	for (size_t i = 0; i < sizeof big_cases / sizeof big_cases[0]; i++)
+		run_conv(ctx, &big_cases[i], 4096);
 	/* Every case again without the direct kernels (ctx->conv_direct 0). */
 	ctx->conv_direct = 0;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
