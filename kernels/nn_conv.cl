@@ -153,10 +153,42 @@ __kernel void bias_act(__global float *y, ulong yo, __global const float *b, ulo
 		p[i] = act1(p[i] + v, act, slope);
 }
 
+/* A prefetch hint: the compiler's where it has one (PoCL's clang turns
+ * it into prefetcht0), else OpenCL's prefetch.  OT_HINT_L2 asks for the
+ * line in L2 only (prefetcht1): in the kernels that stream planes from
+ * memory while they compute, and where one hint asks for more than L1
+ * holds (conv_oc1_strips_5x5 asks for the next unit's band, 63 KB).  On
+ * an AMD EPYC VM, two threads running conv_oc1_weight64_3x3's loop over
+ * 128 MiB with prefetcht0 4 KiB ahead read 11-13 GB/s, no faster than
+ * without hints, and 22 GB/s with prefetcht1 (a C test; a plain read ran
+ * at 24-26).  Kernel times, bench_conv, min / median of 8 to 10 runs
+ * alternating with prefetcht0: G 64->1 forward 3.76 / 4.45 ms against
+ * 4.54 / 5.57, weight gradient 3.51 / 4.11 against 4.32 / 5.68 (at batch
+ * 8, from L3: 0.37 / 0.53 against 0.62 / 0.98); SRCNN's 5x5 strips 2.66 /
+ * 3.09 against 3.50 / 4.54.  The 1x1 weight gradient's hints (its next
+ * block of rows, from L3) and the 5x5 tile's at 256^2 gained nothing and
+ * stay prefetcht0; see also CP_HINT and pwf_ahead. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_prefetch)
+#define OT_HINT(p) __builtin_prefetch(p)
+#define OT_HINT_L2(p) __builtin_prefetch(p, 0, 2)
+#endif
+#endif
+#ifndef OT_HINT
+#define OT_HINT(p) prefetch(p, 1)
+#define OT_HINT_L2(p) prefetch(p, 1)
+#endif
+
 /* db [OC] += sum over B and S of dy [B, OC, S].  One work-item per output
  * channel, 16 lanes at a time into two vector accumulators (a work-group
  * of 64 with a tree in local memory took about 6 times as long on PoCL:
- * 484 against 76 us per call in srcnn train, TOMOGAN_CL_TIMING=1). */
+ * 484 against 76 us per call in srcnn train, TOMOGAN_CL_TIMING=1).  While
+ * it sums a plane it asks for the same channel's plane of the next image
+ * (into L2): a call for G 128->128 at 64 x 32^2 (33.5 MB) 4.0-5.9 -> 3.1-3.5
+ * ms, for G 64->64 at 64 x 64^2 (67 MB) 5.3-6.5 -> 4.6-5.1 ms (bench_conv,
+ * TOMOGAN_CL_TIMING=1, an AMD EPYC VM, 5 runs alternating); two images
+ * ahead, 2.6-3.6 and 4.0-5.2 ms against 3.0-3.4 and 4.4-5.2, no clear
+ * gain. */
 __kernel void bias_grad(__global float *db, ulong dbo, __global const float *dy, ulong dyo, int B,
                         int OC, int S)
 {
@@ -167,8 +199,10 @@ __kernel void bias_grad(__global float *db, ulong dbo, __global const float *dy,
 	float t = 0.0f;
 	for (int b = 0; b < B; b++) {
 		__global const float *p = dy + dyo + (size_t)(b * OC + oc) * S;
+		__global const float *q = b + 1 < B ? p + (size_t)OC * S : p;
 		int i = 0;
 		for (; i + 32 <= S; i += 32) {
+			OT_HINT_L2(q + i), OT_HINT_L2(q + i + 16);
 			a += vload16(0, p + i);
 			c += vload16(0, p + i + 16);
 		}
@@ -577,32 +611,6 @@ static void store16(__global float *p, int n, float16 v)
 	for (int i = 0; i < n; i++)
 		p[i] = t[i];
 }
-
-/* A prefetch hint: the compiler's where it has one (PoCL's clang turns
- * it into prefetcht0), else OpenCL's prefetch.  OT_HINT_L2 asks for the
- * line in L2 only (prefetcht1): in the kernels that stream planes from
- * memory while they compute, and where one hint asks for more than L1
- * holds (conv_oc1_strips_5x5 asks for the next unit's band, 63 KB).  On
- * an AMD EPYC VM, two threads running conv_oc1_weight64_3x3's loop over
- * 128 MiB with prefetcht0 4 KiB ahead read 11-13 GB/s, no faster than
- * without hints, and 22 GB/s with prefetcht1 (a C test; a plain read ran
- * at 24-26).  Kernel times, bench_conv, min / median of 8 to 10 runs
- * alternating with prefetcht0: G 64->1 forward 3.76 / 4.45 ms against
- * 4.54 / 5.57, weight gradient 3.51 / 4.11 against 4.32 / 5.68 (at batch
- * 8, from L3: 0.37 / 0.53 against 0.62 / 0.98); SRCNN's 5x5 strips 2.66 /
- * 3.09 against 3.50 / 4.54.  The 1x1 weight gradient's hints (its next
- * block of rows, from L3) and the 5x5 tile's at 256^2 gained nothing and
- * stay prefetcht0; see also CP_HINT and pwf_ahead. */
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_prefetch)
-#define OT_HINT(p) __builtin_prefetch(p)
-#define OT_HINT_L2(p) __builtin_prefetch(p, 0, 2)
-#endif
-#endif
-#ifndef OT_HINT
-#define OT_HINT(p) prefetch(p, 1)
-#define OT_HINT_L2(p) prefetch(p, 1)
-#endif
 
 /* Non-temporal stores of 16 aligned floats on x86 CPUs, where the compiler
  * has them (PoCL's clang: vmovntps); elsewhere NT_OK is 0 and NT_STORE16
