@@ -1062,7 +1062,7 @@ static int channels_last(nn_ctx *ctx, nn_buf dst, nn_buf src, int G, int C, int 
 }
 
 /* dw [OC, C, KK] += the sum of the np parts [np, KK, C, OCp] of a weight
- * gradient (conv_grid_weight_add). */
+ * gradient (conv_grid_weight_add; OCp a multiple of 16). */
 static int add_grid_parts(nn_ctx *ctx, nn_buf dw, nn_buf part, int OC, int C, int KK, int OCp,
                           int np)
 {
@@ -1073,7 +1073,7 @@ static int add_grid_parts(nn_ctx *ctx, nn_buf dw, nn_buf part, int OC, int C, in
 	int st = bufs_ints(ctx, name, &k, &a, dw, part, v, 5);
 	return st != TG_CL_OK ? st
 	                      : nn_launch1(ctx, k, name, nn_args_end(&a, name),
-	                                   (size_t)KK * C * OCp);
+	                                   (size_t)KK * C * OCp / 16);
 }
 
 /* dw += the weight gradient of the 3x3 conv g of stride 2 or 1
