@@ -3056,7 +3056,7 @@ __kernel void embed_channels_last(__global float *dst, ulong dso, __global const
 	int h##i = c0 + i < C;                                                            \
 	__global const float *in##i = src + sro + ((size_t)g * C + min(c0 + i, C - 1)) * H * W;
 	EC_EACH16(EC_ROW)
-	int nt = NT_OK && ((ulong)out & 63) == 0 && (Cp & 15) == 0 &&
+	int nt = NT_OK && ((ulong)out & 63) == 0 &&
 	         (size_t)get_global_size(1) * Hd * Wd * Cp * 4 >= NT_BYTES;
 	for (int r = 0; r < Hd; r++) {
 		__global float *o = out + (size_t)r * Wd * Cp;
