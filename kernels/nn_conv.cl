@@ -2672,7 +2672,14 @@ __kernel void conv_c1_phases_runs(__global float *y, ulong yo, __global const fl
 /* dy read from memory (more than L3_BYTES, the stride-1 layer's 64 MiB):
  * into L2 only, 4.18 / 4.95 ms against 4.87 / 6.05 with prefetcht0;
  * dy that L3 holds (the stride-2 layer's 16 MiB): into L1, 1.03 / 1.75
- * ms against 1.29 / 2.41 (medians of 8 runs alternating, two sets). */
+ * ms against 1.29 / 2.41 (medians of 8 runs alternating, two sets).
+ * Near a plane's end the hints ask for the next image's planes of the
+ * work-item's part (they reached into other channels' planes): at 64 x
+ * 64^2, stride 1, 2.64-3.08 -> 2.24-2.57 ms (two sets of 6 runs
+ * alternating), stride 2 0.62-0.75 -> 0.61-0.70 ms (one set).  conv_oc1_weight64_3x3 keeps its
+ * hints: with one part per image, the next channel's plane past its
+ * own is the next work-item's, and hints to the next image there took
+ * 2.95-3.64 ms against 2.59-2.93. */
 #define CP_HINT(p) (deep ? OT_HINT_L2(p) : OT_HINT(p))
 __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global float *partb,
                                         ulong pbo, __global const float *dy, ulong dyo,
@@ -2694,12 +2701,16 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
 		__global const float *xn = xq + xqo + (size_t)n * Hd * Wd;
 		__global const float *g0 = dy + dyo + (size_t)(n * OC + oc0) * OH * OW;
 		__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;
+		size_t pl = (size_t)OH * OW, nxt = n + 1 < B * (p + 1) / NP ? (size_t)OC * pl : 0;
 		for (int oh = 0; oh < OH; oh++)
 			for (int col0 = 0; col0 < OW; col0 += 16) {
 				int nl = min(16, OW - col0);
 				size_t at = (size_t)oh * OW + col0;
-				CP_HINT(g0 + at + CW3_AHEAD);
-				CP_HINT(g1 + at + CW3_AHEAD);
+				/* past the plane's end: the next image's planes */
+				size_t ah = at + CW3_AHEAD;
+				ah = ah < pl ? ah : ah - pl + nxt;
+				CP_HINT(g0 + ah);
+				CP_HINT(g1 + ah);
 				float16 d0 = load16_room(g0 + at, nl, room16(g0 + at, end));
 				float16 d1 = load16_room(g1 + at, nl, room16(g1 + at, end));
 				b0 += d0;
