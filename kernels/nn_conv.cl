@@ -2676,10 +2676,10 @@ __kernel void conv_c1_phases_runs(__global float *y, ulong yo, __global const fl
  * Near a plane's end the hints ask for the next image's planes of the
  * work-item's part (they reached into other channels' planes): at 64 x
  * 64^2, stride 1, 2.64-3.08 -> 2.24-2.57 ms (two sets of 6 runs
- * alternating), stride 2 0.62-0.75 -> 0.61-0.70 ms (one set).  conv_oc1_weight64_3x3 keeps its
- * hints: with one part per image, the next channel's plane past its
- * own is the next work-item's, and hints to the next image there took
- * 2.95-3.64 ms against 2.59-2.93. */
+ * alternating), stride 2 0.62-0.75 -> 0.61-0.70 ms (one set).
+ * conv_oc1_weight64_3x3 keeps its hints: with one part per image, the
+ * next channel's plane past its own is the next work-item's, and hints
+ * to the next image there took 2.95-3.64 ms against 2.59-2.93. */
 #define CP_HINT(p) (deep ? OT_HINT_L2(p) : OT_HINT(p))
 __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global float *partb,
                                         ulong pbo, __global const float *dy, ulong dyo,
@@ -3444,11 +3444,11 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
  * of 16 and at least W + 4.  Dimension 0 over NP. */
 #define STR_K 5
 #define STR_R 11
-#define STR_CORE(acc, sp, Wp, wp, ts, VT, VLOAD)                                         \
+#define STR_CORE(acc, sp, Wp, wp, VT, VLOAD)                                             \
 	for (int kw = 0; kw < STR_K; kw++) {                                              \
 		VT wv[STR_K];                                                             \
 		_Pragma("unroll") for (int kh = 0; kh < STR_K; kh++)                     \
-			wv[kh] = (VT)((wp)[(size_t)(kh * STR_K + kw) * (ts)]);            \
+			wv[kh] = (VT)((wp)[kh * STR_K + kw]);                             \
 		_Pragma("unroll") for (int t = 0; t < STR_R + STR_K - 1; t++)           \
 		{                                                                         \
 			VT v_ = VLOAD(0, (sp) + (size_t)t * (Wp) + kw);                   \
@@ -3470,7 +3470,7 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
 			if (c0 == 0)                                                      \
 				for (int j = 0; j < span; j += 16)                        \
 					OT_HINT_L2(pf + (size_t)c * P + j);               \
-			STR_CORE(acc, sp, Wp, wp, 1, VT, VLOAD)                           \
+			STR_CORE(acc, sp, Wp, wp, VT, VLOAD)                              \
 		}                                                                         \
 		_Pragma("unroll") for (int i = 0; i < STR_R; i++)                        \
 			if (oh0 + i < H)                                                  \
