@@ -539,6 +539,9 @@ static int init_device(tg_cl *cl, const struct devinfo *di)
 	if (err == CL_SUCCESS)
 		err = clGetDeviceInfo(di->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof cl->global_mem,
 		                      &cl->global_mem, NULL);
+	if (err == CL_SUCCESS)
+		err = clGetDeviceInfo(di->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT,
+		                      sizeof cl->vec_width, &cl->vec_width, NULL);
 	if (err != CL_SUCCESS)
 		return tg_cl_fail(TG_CL_FAIL, "querying OpenCL device %s: %s", cl->name,
 		                  tg_cl_errname(err));

@@ -54,6 +54,8 @@ typedef struct tg_cl {
 	size_t max_wg;           /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
 	cl_ulong max_alloc;      /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
 	cl_ulong global_mem;     /* CL_DEVICE_GLOBAL_MEM_SIZE */
+	cl_uint vec_width;       /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT (PoCL on a
+	                            CPU: 16 with AVX-512, 8 with AVX2) */
 } tg_cl;
 
 /* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */

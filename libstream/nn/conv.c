@@ -821,9 +821,16 @@ static int pointwise_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x
  * faster). */
 #define PLANES_MAX_C 128
 
+/* Whether the kernels for many channels take g (ctx->conv_multi): with 8
+ * or more input and output channels, only where they are on. */
+static int multi_ok(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->conv_multi || g->C < 8 || g->OC < 8;
+}
+
 static int planes_ok(const nn_ctx *ctx, const nn_conv2d *g)
 {
-	return ctx->conv_planes && g->OC >= 8 && g->C <= PLANES_MAX_C;
+	return ctx->conv_planes && g->OC >= 8 && g->C <= PLANES_MAX_C && multi_ok(ctx, g);
 }
 
 /* y = act(conv2d(x) + b) (b optional) for the weights w [OC, C, KH, KW]
@@ -1029,7 +1036,7 @@ static int shifted_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf d
 static int grid_weight_ok(const nn_ctx *ctx, const nn_conv2d *g)
 {
 	return ctx->conv_direct && shiftable(ctx, g) && g->OC >= 16 &&
-	       g->KH * g->KW * g->C <= GRID_WEIGHT_KC;
+	       g->KH * g->KW * g->C <= GRID_WEIGHT_KC && multi_ok(ctx, g);
 }
 
 /* Parts of conv_grid_weight over N grid positions with ob blocks of 32
@@ -2042,7 +2049,7 @@ static void phase_taps(int K, int P, int S, int r, int *d0, int *n)
 static int phase_dx_ok(const nn_ctx *ctx, const nn_conv2d *g)
 {
 	return ctx->conv_planes && shiftable(ctx, g) && (g->SH > 1 || g->SW > 1) &&
-	       g->OC <= PLANES_MAX_C;
+	       g->OC <= PLANES_MAX_C && multi_ok(ctx, g);
 }
 
 /* The extent of all phases' offsets along one axis: the smallest (at
@@ -2179,7 +2186,8 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 	 * below) */
 	int c1_3x3 = c1_weight_3x3_fits(ctx, g), c1_cl = c1_last_fits(ctx, g);
 	if (nn_has(dw) && (c1_3x3 || c1_cl ||
-	                   (is_pointwise(g) && ctx->conv_direct && g->OC > 1 && !direct_c1(ctx, g)))) {
+	                   (is_pointwise(g) && ctx->conv_direct && g->OC > 1 && !direct_c1(ctx, g) &&
+	                    multi_ok(ctx, g)))) {
 		int st = c1_3x3  ? c1_weight_3x3(ctx, g, dw, db, dy, x)
 		         : c1_cl ? c1_weight_cl(ctx, g, dw, db, dy, x)
 		                 : pointwise_weight(ctx, g, dw, db, dy, x);

@@ -93,6 +93,13 @@ int nn_ctx_init(nn_ctx *ctx, tg_cl *cl)
 	 * Elsewhere the convs run as GEMMs. */
 	ctx->conv_direct = cl->is_cpu;
 	ctx->conv_planes = cl->is_cpu;
+	/* The kernels for many input and output channels hold 8 to 16 float16
+	 * accumulators: 16 of AVX-512's 32 registers, but all of AVX2's 16
+	 * twice over.  With AVX2 (PoCL's native width 8) they spilled and ran
+	 * at 55-62 GFLOP/s where the GEMM paths ran at 100-138 (bench_conv -p
+	 * 0 -d 0, G and D layers at batch 64; sgemm 179); the kernels for one
+	 * input or output channel still beat the GEMMs there, 2-5x. */
+	ctx->conv_multi = cl->is_cpu && cl->vec_width >= 16;
 	if (!cl->is_cpu) {
 		/* and as few GEMMs as the scratch limits allow: wide im2col
 		 * tiles, shifted GEMMs over whole groups of images (each launch

@@ -103,6 +103,14 @@ typedef struct nn_ctx {
 	                       and of such 1x1 convs (and their data gradient)
 	                       by a direct kernel on x itself (1, the default on
 	                       a CPU device), or by GEMMs (0, elsewhere) */
+	int conv_multi;     /* conv: with conv_planes and conv_direct, those
+	                       kernels also for convs with 8 or more input and
+	                       output channels (1, the default on a CPU device
+	                       whose native float vector is 16 wide: AVX-512),
+	                       or the GEMM paths for them (0, the default on
+	                       narrower ones: with AVX2 the kernels' float16
+	                       accumulators take two registers each and spill,
+	                       and they ran at half the GEMMs' speed) */
 	int planes_rows;    /* conv: output rows per work-item of the planes
 	                       kernel, 2 or 3 (0, the default: chosen by the
 	                       output height) */

@@ -4,7 +4,7 @@
  * in one run.
  * Built and run by bench_conv.sh.
  *
- * usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1] [-p 0|1]
+ * usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1] [-p 0|1] [-m 0|1]
  *   -s  time budget per measurement (default 1): the figure is the median
  *       of the repetitions filling it (at least 3) after one warm-up call
  *   -c  ctx->col_cols, the im2col tile width (default: the engine's)
@@ -14,6 +14,9 @@
  *   -d  0: one-channel layers through the GEMM paths (ctx->conv_direct = 0)
  *   -p  0: the forward of shifted convs by GEMMs per tap, not the direct
  *       kernel on the phase planes (ctx->conv_planes = 0)
+ *   -m  0|1: the direct and planes kernels for convs with 8 or more input
+ *       and output channels off or on (ctx->conv_multi; default: on where
+ *       the device's native float vector is 16 wide)
  * The first line is the CPU's FMA peak: one thread per online CPU, each
  * running 12 independent chains of 16-lane (AVX-512) or 8-lane (AVX2)
  * FMAs from registers, the widest the CPU has; OpenBLAS's sgemm and the
@@ -58,7 +61,7 @@ static int cmp_double(const void *a, const void *b)
 static nn_ctx ctx;
 static double budget = 1.0;
 static const char *only;   /* -l */
-static const char usage[] = "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1] [-p 0|1]\n";
+static const char usage[] = "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1] [-p 0|1] [-m 0|1]\n";
 
 static void die(const char *what)
 {
@@ -419,9 +422,9 @@ int main(int argc, char **argv)
 {
 	/* tg_init: OpenBLAS's fast kernels on CPUs it does not recognise (cli.c) */
 	tg_init(argc, argv, "bench_conv", "bench_conv");
-	int quick = 0, direct = 1, planes = 1, c;
+	int quick = 0, direct = 1, planes = 1, multi = -1, c;
 	long cols = 0;
-	while ((c = getopt(argc, argv, "s:c:ql:d:p:")) != -1) {
+	while ((c = getopt(argc, argv, "s:c:ql:d:p:m:")) != -1) {
 		switch (c) {
 		case 's':
 			budget = strtod(optarg, NULL);
@@ -441,12 +444,16 @@ int main(int argc, char **argv)
 		case 'p':
 			planes = (int)strtol(optarg, NULL, 10);
 			break;
+		case 'm':
+			multi = (int)strtol(optarg, NULL, 10);
+			break;
 		default:
 			fputs(usage, stderr);
 			return 64;
 		}
 	}
-	if (!(budget > 0) || cols < 0 || (direct != 0 && direct != 1) || (planes != 0 && planes != 1)) {
+	if (!(budget > 0) || cols < 0 || (direct != 0 && direct != 1) || (planes != 0 && planes != 1) ||
+	    (multi != -1 && multi != 0 && multi != 1)) {
 		fputs(usage, stderr);
 		return 64;
 	}
@@ -461,10 +468,13 @@ int main(int argc, char **argv)
 		ctx.col_cols = (size_t)cols;
 	ctx.conv_direct = direct;
 	ctx.conv_planes = planes;
-	printf("device: %s; GEMM backend: %s; im2col tiles of %zu columns; median of >= 3 runs "
-	       "within %.1f s each\n", cl->name,
+	if (multi >= 0)
+		ctx.conv_multi = multi;
+	printf("device: %s (native float vector %u wide); GEMM backend: %s; im2col tiles of %zu "
+	       "columns; many-channel direct kernels %s; median of >= 3 runs within %.1f s each\n",
+	       cl->name, cl->vec_width,
 	       tg_gemm_get_backend(cl) == TG_GEMM_OPENBLAS ? "OpenBLAS (mapped)" : "CLBlast",
-	       ctx.col_cols, budget);
+	       ctx.col_cols, ctx.conv_multi ? "on" : "off", budget);
 	nn_rng r;
 	nn_rng_init(&r, 1);
 	bench_peak();

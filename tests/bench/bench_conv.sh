@@ -22,7 +22,7 @@ build/bench_conv "$@"
 # The peer in the same run: the same layers in PyTorch (bench_conv.py),
 # unless BENCH_PEER=0 or torch is missing.
 secs=1 layer=
-while getopts s:c:ql:d:p: o 2>/dev/null; do
+while getopts s:c:ql:d:p:m: o 2>/dev/null; do
 	case $o in
 	s) secs=$OPTARG ;;
 	l) layer=$OPTARG ;;

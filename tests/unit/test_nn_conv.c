@@ -770,6 +770,13 @@ int main(void)
 	      "defaults for a %s device: direct kernels %d, planes %d, %zu-column tiles, shift_merge_n "
 	      "%zu (0: the default)", cpu ? "CPU" : "non-CPU", ctx->conv_direct, ctx->conv_planes,
 	      ctx->col_cols, ctx->shift_merge_n);
+	/* The kernels for many channels are on by default where the device's
+	 * native float vector is 16 wide; here they are on whatever the CPU,
+	 * so that every device checks them, and off once below. */
+	check(ctx->conv_multi == (cpu && ctx->cl->vec_width >= 16),
+	      "many-channel kernels %s by default (native float vector %u wide)",
+	      ctx->conv_multi ? "on" : "off", ctx->cl->vec_width);
+	ctx->conv_multi = 1;
 	linear_case(ctx, 3, 17, 5, 1);
 	linear_case(ctx, 1, 8, 6, 1);
 	linear_case(ctx, 4, 9, 1, 0);
@@ -862,6 +869,17 @@ int main(void)
 		if (strstr(cases[i].name, "strips") && cases[i].KH == 5)
 			run_conv(ctx, &cases[i], 4096);
 	ctx->strips5 = 1;
+	/* The cases with 8 or more input and output channels by the GEMM
+	 * paths, the kernels for one channel still on (ctx->conv_multi 0, the
+	 * default where the native float vector is narrower than 16). */
+	ctx->conv_multi = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (cases[i].C >= 8 && cases[i].OC >= 8) {
+			run_conv(ctx, &cases[i], 4096);
+			if (!cases[i].transposed)
+				run_act(ctx, &cases[i], NN_ACT_LEAKY);
+		}
+	ctx->conv_multi = 1;
 	/* SRCNN 9-1-5's first two layers in one pass. */
 	pair_case(ctx, 2, 19, 37, 64, 9, 4, 32, 1, NN_ACT_RELU);
 	pair_case(ctx, 1, 40, 70, 64, 9, 4, 32, 1, NN_ACT_RELU);
