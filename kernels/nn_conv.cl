@@ -2011,7 +2011,7 @@ __kernel void conv_c1_weight_cl(__global float *part, ulong po, __global float *
                                 int has_b, __global float *scr, ulong so,
                                 __global const float *dy, ulong dyo, __global const float *xq,
                                 ulong xqo, int B, int NP, int KH, int KW, int Hq, int Wq,
-                                int OH, int OW, int R)
+                                int OH, int OW, int R, int narrow)
 {
 	int p = get_global_id(0);
 	if (p >= NP)
@@ -2037,6 +2037,26 @@ __kernel void conv_c1_weight_cl(__global float *part, ulong po, __global float *
 	int f##j = t0 + j < KK ? t0 + j : 0, o##j = f##j / KW * Wq + f##j % KW;
 			CL_EACH_T(CL_OFF)
 			__global float *at = acc + (size_t)t0 * 64;
+			if (narrow) {
+				/* narrow vectors (AVX2): 16 channels at a time, as
+				 * in conv_c1_last_forward */
+				for (int v = 0; v < 4; v++) {
+#define CLN_ALOAD(j) float16 a##j = vload16(0, at + 64 * j + 16 * v);
+					CL_EACH_T(CLN_ALOAD)
+					for (int r = 0; r < oh1 - oh0; r++) {
+						__global const float *xr = xb + (size_t)r * Wq;
+						__global const float *sr = s + (size_t)r * OW * 64 + 16 * v;
+						for (int ow = 0; ow < OW; ow++) {
+							float16 d = vload16(0, sr + (size_t)ow * 64);
+#define CLN_WFMA(j) a##j = fma((float16)(xr[ow + o##j]), d, a##j);
+							CL_EACH_T(CLN_WFMA)
+						}
+					}
+#define CLN_ASTORE(j) vstore16(a##j, 0, at + 64 * j + 16 * v);
+					CL_EACH_T(CLN_ASTORE)
+				}
+				continue;
+			}
 #define CL_ALOAD_V(j, v) float16 a##j##v = vload16(0, at + 64 * j + 16 * v);
 #define CL_ALOAD(j) CL_ALOAD_V(j, 0) CL_ALOAD_V(j, 1) CL_ALOAD_V(j, 2) CL_ALOAD_V(j, 3)
 			CL_EACH_T(CL_ALOAD)
@@ -2091,7 +2111,7 @@ __kernel void conv_c1_last_forward(__global float *y, ulong yo, __global const f
                                    __global const float *b, ulong bo, int has_b,
                                    __global float *scr, ulong so, int B, int NP, int NC, int KH,
                                    int KW, int Hq, int Wq, int OH, int OW, int R, int act,
-                                   float slope)
+                                   int narrow, float slope)
 {
 	int p = get_global_id(0);
 	if (p >= NP)
@@ -2112,6 +2132,27 @@ __kernel void conv_c1_last_forward(__global float *y, ulong yo, __global const f
 	if (q + j + 1 < nq && ++cq == OW)                                                 \
 		cq = 0, rq++;
 			CL_EACH_T(CLF_PTR)
+			if (narrow) {
+				/* narrow vectors (AVX2): 16 channels at a time, CL_T
+				 * accumulators of two registers each and one weight
+				 * vector, within 16 registers */
+				for (int v = 0; v < NC / 16; v++) {
+					__global const float *wk = wt + wo + 16 * v;
+					float16 bv = has_b ? vload16(v, b + bo) : (float16)(0.0f);
+#define CLN_INIT(j) float16 a##j = bv;
+					CL_EACH_T(CLN_INIT)
+					for (int kh = 0; kh < KH; kh++)
+						for (int kw = 0; kw < KW; kw++, wk += NC) {
+							int off = kh * Wq + kw;
+							float16 d = vload16(0, wk);
+#define CLN_FMA(j) a##j = fma((float16)(xp##j[off]), d, a##j);
+							CL_EACH_T(CLN_FMA)
+						}
+#define CLN_STORE(j) vstore16(act16(a##j, act, slope), v, s + (size_t)(q + j) * NC);
+					CL_EACH_T(CLN_STORE)
+				}
+				continue;
+			}
 #define CLF_INIT_V(j, v) float16 a##j##v = bias##v;
 #define CLF_INIT(j) CLF_INIT_V(j, 0) CLF_INIT_V(j, 1) CLF_INIT_V(j, 2) CLF_INIT_V(j, 3)
 			CL_EACH_T(CLF_INIT)

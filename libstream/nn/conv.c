@@ -1470,10 +1470,11 @@ static int c1_last_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	int st = nn_scratch(ctx, so + np * ((size_t)R * g->OW + CL_BLOCK) * g->OC, &m);
 	if (st != TG_CL_OK || (pad && (st = embed_padded(ctx, g, nn_buf_of(m, 0), x)) != TG_CL_OK))
 		return st;
-	const int v[11] = { g->B, (int)np, g->OC, g->KH, g->KW, Hq, Wq, g->OH, g->OW, R, act };
+	const int v[12] = { g->B, (int)np, g->OC, g->KH, g->KW, Hq, Wq, g->OH, g->OW, R, act,
+		            ctx->vec_narrow };
 	const size_t global[3] = { np, 1, 1 };
 	return launch_head(ctx, "conv_c1_last_forward", y, pad ? nn_buf_of(m, 0) : x, wt, b,
-	                   nn_buf_of(m, so), v, 11, &slope, global);
+	                   nn_buf_of(m, so), v, 12, &slope, global);
 }
 
 /* Whether conv_c1_s1_forward takes the forward of g (one input channel):
@@ -1841,6 +1842,7 @@ static int c1_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, n
 	for (int i = 0; i < 8; i++)
 		nn_arg_int(&a, v[i]);
 	nn_arg_int(&a, R);
+	nn_arg_int(&a, ctx->vec_narrow);
 	const size_t global[3] = { np, 1, 1 };
 	return launch_parts(ctx, k, name, &a, global, dw, db, m, pw, nw, pb, 64, np);
 }

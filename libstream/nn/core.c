@@ -100,6 +100,7 @@ int nn_ctx_init(nn_ctx *ctx, tg_cl *cl)
 	 * 0 -d 0, G and D layers at batch 64; sgemm 179); the kernels for one
 	 * input or output channel still beat the GEMMs there, 2-5x. */
 	ctx->conv_multi = cl->is_cpu && cl->vec_width >= 16;
+	ctx->vec_narrow = cl->vec_width < 16;
 	if (!cl->is_cpu) {
 		/* and as few GEMMs as the scratch limits allow: wide im2col
 		 * tiles, shifted GEMMs over whole groups of images (each launch

@@ -862,6 +862,17 @@ int main(void)
 		if (strstr(cases[i].name, "channels last"))
 			run_conv(ctx, &cases[i], 4096);
 	ctx->c1_last = 1;
+	/* The same cases with the other loops of conv_c1_last_forward and
+	 * conv_c1_weight_cl (ctx->vec_narrow flipped: 16 channels at a time
+	 * for narrow vectors, or all at once). */
+	ctx->vec_narrow = !ctx->vec_narrow;
+	printf("# channels-last kernels with vec_narrow %d\n", ctx->vec_narrow);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (strstr(cases[i].name, "channels last")) {
+			run_conv(ctx, &cases[i], 4096);
+			run_act(ctx, &cases[i], NN_ACT_LEAKY);
+		}
+	ctx->vec_narrow = !ctx->vec_narrow;
 	/* The cases that conv_oc1_strips_5x5 takes, by conv_oc1_last_forward
 	 * (C a multiple of 32) or conv_oc1_tile_5x5 instead (ctx->strips5 0). */
 	ctx->strips5 = 0;
