@@ -1464,6 +1464,62 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
 	}
 }
 
+/* conv_pointwise_forward for narrow vectors (AVX2, 16 registers of 8
+ * floats): the same work-items (8 output channels, PWF_RUNS runs of 48
+ * pixels of an image) and the same sums in the same order, but per run 4
+ * output channels by 16 pixels at a time, 4 float16 accumulators (8
+ * registers), so that nothing spills: the run's inputs, 48 pixels of C
+ * channels, stay in L1 for its 6 passes.  conv_pointwise_forward holds 24
+ * float16, 48 registers there.  Plain stores.  The same launch. */
+#define PWN_EACH(X) X(0) X(1) X(2) X(3)
+__kernel void conv_pointwise_narrow(__global float *y, ulong yo, __global const float *x,
+                                    ulong xo, __global const float *wt, ulong wo,
+                                    __global const float *b, ulong bo, int has_b, int OC, int C,
+                                    int S, int act, float slope)
+{
+	int oc0 = (int)get_global_id(0) * 8, n = get_global_id(2);
+	int p0 = (int)get_global_id(1) * 48 * PWF_RUNS;
+	if (oc0 >= OC)
+		return;
+	__global const float *xn = x + xo + (size_t)n * C * S;
+	for (int r = 0; r < PWF_RUNS; r++) {
+		int p = p0 + 48 * r;
+		if (p >= S)
+			break;
+		__global const float *pf = pwf_ahead(xn + p, p0, S, C, n);
+		for (int h = oc0; h < oc0 + 8 && h < OC; h += 4)
+			for (int j = p; j < p + 48 && j < S; j += 16) {
+				int nj = min(16, S - j);
+				__global const float *xp = xn + j;
+				__global const float *wk = wt + wo + h;
+#define PWN_INIT(o) float16 a##o = (float16)(has_b ? b[bo + min(h + o, OC - 1)] : 0.0f);
+				PWN_EACH(PWN_INIT)
+				if (nj == 16) {
+					int hint = h == oc0 && j == p;
+					for (int c = 0; c < C; c++, xp += S, wk += OC) {
+						float16 v = vload16(0, xp);
+						if (hint) {
+							OT_HINT_L2(pf), OT_HINT_L2(pf + 16), OT_HINT_L2(pf + 32);
+							pf += S;
+						}
+#define PWN_FMA(o) a##o = fma((float16)(wk[o]), v, a##o);
+						PWN_EACH(PWN_FMA)
+					}
+				} else {
+					for (int c = 0; c < C; c++, xp += S, wk += OC) {
+						float16 v = load16(xp, nj);
+						PWN_EACH(PWN_FMA)
+					}
+				}
+				__global float *out = y + yo + ((size_t)n * OC + h) * S + j;
+#define PWN_STORE(o)                                                                 \
+	if (h + o < OC)                                                              \
+		store16(out + (size_t)o * S, nj, act16(a##o, act, slope));
+				PWN_EACH(PWN_STORE)
+			}
+	}
+}
+
 /* y [B, 1, OH, OW] = w [1, C, KH, KW] * x (+ b[0] if has_b): a work-item
  * computes 16 columns of OC1_R output rows.  When all its windows lie
  * inside the image (stride 1), it loops over the taps and, per tap, loads
@@ -3014,7 +3070,7 @@ __kernel void conv_pointwise_weight_cl(__global float *part, ulong po, __global 
                                        ulong pbo, int has_b, __global float *scr, ulong so,
                                        __global const float *dy, ulong dyo,
                                        __global const float *x, ulong xo, int B, int NP, int C,
-                                       int S, int R)
+                                       int S, int R, int narrow)
 {
 	int p = get_global_id(0);
 	if (p >= NP)
@@ -3033,7 +3089,26 @@ __kernel void conv_pointwise_weight_cl(__global float *part, ulong po, __global 
 		PC_EACH2(PC_TILE)
 		DY_LAST_TAIL(g, S, s, 32, PC_EACH2)
 		__global const float *xb = x + xo + (size_t)n * C * S + q0;
-		for (int c0 = 0; c0 < C; c0 += 8) {
+		/* narrow vectors (AVX2): 4 inputs by 16 gradients at a time, 4
+		 * float16 accumulators; the 8-by-32 block's 16 spill there */
+		for (int c0 = 0; narrow && c0 < C; c0 += 4)
+			for (int v = 0; v < 2; v++) {
+				__global float *at = acc + (size_t)c0 * 32 + 16 * v;
+#define PCN_EACH(X) X(0) X(1) X(2) X(3)
+#define PCN_LOAD(i) float16 a##i = vload16(0, at + 32 * i); \
+	__global const float *x##i = xb + (size_t)(c0 + i) * S;
+				PCN_EACH(PCN_LOAD)
+				for (int k = 0; k < nq; k++) {
+					if (v == 0 && (k & 3) == 0)
+						OT_HINT(x0 + (size_t)4 * S + 4 * k);
+					float16 d = vload16(0, s + (size_t)k * 32 + 16 * v);
+#define PCN_FMA(i) a##i = fma((float16)(x##i[k]), d, a##i);
+					PCN_EACH(PCN_FMA)
+				}
+#define PCN_STORE(i) vstore16(a##i, 0, at + 32 * i);
+				PCN_EACH(PCN_STORE)
+			}
+		for (int c0 = 0; !narrow && c0 < C; c0 += 8) {
 			__global float *at = acc + (size_t)c0 * 32;
 #define PC_LOAD(i) float16 a##i##0 = vload16(0, at + 32 * i), a##i##1 = vload16(1, at + 32 * i); \
 	__global const float *x##i = xb + (size_t)(c0 + i) * S;

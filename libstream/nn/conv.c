@@ -797,7 +797,7 @@ static int planes_forward(nn_ctx *ctx, const nn_conv2d *g, const shift_geom *s, 
 static int pointwise_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_buf w,
                              int flip, nn_buf b, int act, float slope)
 {
-	const char *name = "conv_pointwise_forward";
+	const char *name = ctx->vec_narrow ? "conv_pointwise_narrow" : "conv_pointwise_forward";
 	cl_mem wm;
 	int st = nn_scratch_aux(ctx, (size_t)g->C * g->OC + 16, &wm);
 	nn_buf wt = nn_buf_of(wm, 0);
@@ -831,6 +831,23 @@ static int multi_ok(const nn_ctx *ctx, const nn_conv2d *g)
 static int planes_ok(const nn_ctx *ctx, const nn_conv2d *g)
 {
 	return ctx->conv_planes && g->OC >= 8 && g->C <= PLANES_MAX_C && multi_ok(ctx, g);
+}
+
+/* Whether the 1x1 forward (or data gradient) g takes pointwise_forward:
+ * as planes_ok, but also for many channels where vectors are narrow, on
+ * planes of fewer than PW_NARROW_S pixels (conv_pointwise_narrow,
+ * whatever ctx->conv_multi says).  On an AVX2 VM, SRCNN's 1x1 64->32
+ * fwd+bwd at 128 x 33^2 went from 20-35 to 72-87 GFLOP/s with it (and
+ * conv_pointwise_weight_cl's narrow loops), three runs alternating with
+ * the GEMMs per image; at 4 x 256^2 its forward took 30.3 against 20.7
+ * ms: the runs' planes, 256 KiB apart, fall in the same L1 sets, and its
+ * six passes over a run read from L2. */
+#define PW_NARROW_S 4096
+
+static int pointwise_ok(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->conv_planes && g->OC >= 8 && g->C <= PLANES_MAX_C &&
+	       (multi_ok(ctx, g) || (ctx->vec_narrow && g->H * g->W < PW_NARROW_S));
 }
 
 /* y = act(conv2d(x) + b) (b optional) for the weights w [OC, C, KH, KW]
@@ -1851,6 +1868,11 @@ static int c1_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, n
  * channels and C a multiple of 8 by conv_pointwise_weight_cl: units of
  * CL_UNIT pixels on CL_PARTS work-items, the scratch holding the parts
  * of dw and db and the work-items' areas; then conv_add_parts. */
+static int pointwise_cl_fits(const nn_ctx *ctx, const nn_conv2d *g)
+{
+	return ctx->c1_last && g->OC == 32 && g->C % 8 == 0;
+}
+
 static int pointwise_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db,
                                nn_buf dy, nn_buf x)
 {
@@ -1874,8 +1896,8 @@ static int pointwise_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_bu
 	nn_arg_buf(&a, nn_buf_of(m, so));
 	nn_arg_buf(&a, dy);
 	nn_arg_buf(&a, x);
-	const int v[5] = { g->B, (int)np, g->C, S, R };
-	for (int i = 0; i < 5; i++)
+	const int v[6] = { g->B, (int)np, g->C, S, R, ctx->vec_narrow };
+	for (int i = 0; i < 6; i++)
 		nn_arg_int(&a, v[i]);
 	const size_t global[3] = { np, 1, 1 };
 	return launch_parts(ctx, k, name, &a, global, dw, db, m, 0, nw, pb, 32, np);
@@ -1892,7 +1914,7 @@ static int pointwise_weight_cl(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_bu
 static int pointwise_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, nn_buf dy,
                             nn_buf x)
 {
-	if (ctx->c1_last && g->OC == 32 && g->C % 8 == 0)
+	if (pointwise_cl_fits(ctx, g))
 		return pointwise_weight_cl(ctx, g, dw, db, dy, x);
 	const char *name = "conv_pointwise_weight";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
@@ -1960,7 +1982,7 @@ int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, n
 	}
 	if (direct_c1(ctx, g))
 		return c1_forward(ctx, g, y, x, w, b, 0, act, slope);
-	if (is_pointwise(g) && planes_ok(ctx, g))
+	if (is_pointwise(g) && pointwise_ok(ctx, g))
 		return pointwise_forward(ctx, g, y, x, w, 0, b, act, slope);
 	if (is_pointwise(g)) {
 		for (int n = 0; n < g->B && st == TG_CL_OK; n++)
@@ -2187,9 +2209,12 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 	 * or a 1x1 conv (with one input or output channel: the kernels
 	 * below) */
 	int c1_3x3 = c1_weight_3x3_fits(ctx, g), c1_cl = c1_last_fits(ctx, g);
-	if (nn_has(dw) && (c1_3x3 || c1_cl ||
-	                   (is_pointwise(g) && ctx->conv_direct && g->OC > 1 && !direct_c1(ctx, g) &&
-	                    multi_ok(ctx, g)))) {
+	/* the 1x1 weight gradient by the direct kernels: for many channels
+	 * with ctx->conv_multi, or by conv_pointwise_weight_cl's loops for
+	 * narrow vectors */
+	int pw = is_pointwise(g) && ctx->conv_direct && g->OC > 1 && !direct_c1(ctx, g) &&
+	         (multi_ok(ctx, g) || (ctx->vec_narrow && pointwise_cl_fits(ctx, g)));
+	if (nn_has(dw) && (c1_3x3 || c1_cl || pw)) {
 		int st = c1_3x3  ? c1_weight_3x3(ctx, g, dw, db, dy, x)
 		         : c1_cl ? c1_weight_cl(ctx, g, dw, db, dy, x)
 		                 : pointwise_weight(ctx, g, dw, db, dy, x);
@@ -2233,7 +2258,7 @@ int nn_conv2d_backward(nn_ctx *ctx, const nn_conv2d *g, nn_buf dx, nn_buf dw, nn
 		 * the batch where conv_pointwise_forward takes it; else, and
 		 * for dw without the direct kernels, GEMMs per image */
 		nn_conv2d t = data_gradient_conv(g);
-		if (nn_has(dx) && planes_ok(ctx, &t)) {
+		if (nn_has(dx) && pointwise_ok(ctx, &t)) {
 			if ((st = pointwise_forward(ctx, &t, dx, dy, w, 1, NN_NONE, NN_ACT_NONE, 0.0f)) !=
 			    TG_CL_OK)
 				return st;
