@@ -753,7 +753,7 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
 __kernel void conv_c1_s1_forward(__global float *y, ulong yo, __global const float *x,
                                  ulong xo, __global const float *wt, ulong wo,
                                  __global const float *b, ulong bo, int has_b, int OC, int H,
-                                 int W, int act, float slope)
+                                 int W, int act, int narrow, float slope)
 {
 	int oc0 = (int)get_global_id(0) * 4, oh = get_global_id(1), n = get_global_id(2);
 	if (oc0 >= OC || oh >= H)
@@ -763,7 +763,40 @@ __kernel void conv_c1_s1_forward(__global float *y, ulong yo, __global const flo
 	__global float *out = y + yo + ((size_t)(n * OC + oc0) * H + oh) * W;
 	int nt = NT_OK && (((ulong)out | (plane * 4)) & 63) == 0 &&
 	         (size_t)get_global_size(2) * OC * plane * 4 >= NT_BYTES;
-	for (int c0 = 0; c0 < W; c0 += 64) {
+	/* narrow vectors (AVX2): one vector of columns at a time, 4
+	 * accumulators and its 3 windows (the 16 and 12 of a chunk spill
+	 * there), the same sums */
+	for (int c0 = 0; narrow && c0 < W; c0 += 16) {
+#define S4N_INIT(o) float16 a##o = (float16)(has_b ? b[bo + oc0 + o] : 0.0f);
+		S4_EACH(S4N_INIT)
+		for (int kh = 0; kh < 3; kh++) {
+			int ih = oh - 1 + kh;
+			if (ih < 0 || ih >= H)
+				continue;
+			__global const float *row = xp + (size_t)ih * W + c0;
+			float16 v = vload16(0, row);
+			float16 pv = __builtin_shufflevector((float16)(c0 > 0 ? row[-1] : 0.0f), v,
+			                                     LANE_PREV);
+			float16 nx = __builtin_shufflevector(v, (float16)(c0 + 16 < W ? row[16] : 0.0f),
+			                                     LANE_NEXT);
+			__global const float *wk = wt + wo + (size_t)kh * 3 * OC + oc0;
+#define S4N_TAP(o)                                                                        \
+	a##o = fma((float16)(wk[o]), pv, a##o);                                           \
+	a##o = fma((float16)(wk[OC + o]), v, a##o);                                       \
+	a##o = fma((float16)(wk[2 * OC + o]), nx, a##o);
+			S4_EACH(S4N_TAP)
+		}
+#define S4N_STORE(o)                                                                      \
+	{                                                                                 \
+		__global float *q_ = out + (size_t)o * plane + c0;                        \
+		if (nt)                                                                   \
+			NT_STORE16(act16(a##o, act, slope), q_);                          \
+		else                                                                      \
+			vstore16(act16(a##o, act, slope), 0, q_);                         \
+	}
+		S4_EACH(S4N_STORE)
+	}
+	for (int c0 = 0; !narrow && c0 < W; c0 += 64) {
 		int nv = min(4, (W - c0) / 16);
 #define S4_INIT(o, j) float16 a##o##j = (float16)(has_b ? b[bo + oc0 + o] : 0.0f);
 		S4_EACH_OJ(S4_INIT)

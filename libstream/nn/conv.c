@@ -1539,9 +1539,9 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	if (c1_last_forward_fits(ctx, g))
 		return c1_last_forward(ctx, g, y, x, nn_buf_of(wt, 0), b, act, slope);
 	if (c1_s1_fits(ctx, g)) {
-		const int v[4] = { g->OC, g->H, g->W, act };
+		const int v[5] = { g->OC, g->H, g->W, act, ctx->vec_narrow };
 		const size_t global[3] = { (size_t)g->OC / 4, (size_t)g->H, (size_t)g->B };
-		return launch_forward(ctx, "conv_c1_s1_forward", y, x, nn_buf_of(wt, 0), b, v, 4,
+		return launch_forward(ctx, "conv_c1_s1_forward", y, x, nn_buf_of(wt, 0), b, v, 5,
 		                      slope, global);
 	}
 	/* Stride 1 with padding: the kernel runs on the input zero-padded

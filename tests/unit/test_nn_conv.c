@@ -862,14 +862,17 @@ int main(void)
 		if (strstr(cases[i].name, "channels last"))
 			run_conv(ctx, &cases[i], 4096);
 	ctx->c1_last = 1;
-	/* The same cases and the 1x1 ones with the other loops of
-	 * conv_c1_last_forward, conv_c1_weight_cl and conv_pointwise_weight_cl
+	/* The same cases, the 1x1 ones and those with one input or output
+	 * channel with the other loops of conv_c1_last_forward,
+	 * conv_c1_weight_cl, conv_pointwise_weight_cl and conv_c1_s1_forward
 	 * and the other 1x1 forward (ctx->vec_narrow flipped: the forms for
 	 * narrow vectors, or those for 16-wide ones). */
 	ctx->vec_narrow = !ctx->vec_narrow;
-	printf("# channels-last and 1x1 kernels with vec_narrow %d\n", ctx->vec_narrow);
+	printf("# one-channel, channels-last and 1x1 kernels with vec_narrow %d\n",
+	       ctx->vec_narrow);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		if (strstr(cases[i].name, "channels last") || strstr(cases[i].name, "pointwise")) {
+		if (strstr(cases[i].name, "channels last") || strstr(cases[i].name, "pointwise") ||
+		    cases[i].C == 1 || cases[i].OC == 1) {
 			run_conv(ctx, &cases[i], 4096);
 			run_act(ctx, &cases[i], NN_ACT_LEAKY);
 		}
