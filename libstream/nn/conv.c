@@ -1614,8 +1614,13 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 
 int nn_conv2d_pair_fits(const nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2)
 {
-	return direct_c1(ctx, g1) && g1->SH == 1 && g1->SW == 1 && g1->OC % 16 == 0 &&
-	       g1->OC <= PAIR_C && is_pointwise(g2) && g2->C == g1->OC && g2->OC % 16 == 0 &&
+	/* Not where vectors are narrow: conv_c1_pair_forward holds 16
+	 * float16, and on an AVX2 VM srcnn apply 9-1-5 on 16 x 256^2 took
+	 * 279-286 ms of kernel time with it against 206-242 by the two
+	 * layers apart (conv_c1_last_forward's narrow loops, then GEMMs;
+	 * TOMOGAN_CL_TIMING=1, three runs alternating). */
+	return !ctx->vec_narrow && direct_c1(ctx, g1) && g1->SH == 1 && g1->SW == 1 &&
+	       g1->OC % 16 == 0 && g1->OC <= PAIR_C && is_pointwise(g2) && g2->C == g1->OC && g2->OC % 16 == 0 &&
 	       g2->B == g1->B && g2->H == g1->OH && g2->W == g1->OW;
 }
 

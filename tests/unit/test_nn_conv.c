@@ -742,6 +742,9 @@ static void pair_refusals(nn_ctx *ctx)
 	check(!nn_conv2d_pair_fits(ctx, &g1, &g2), "conv pair off without the direct kernels");
 	ctx->conv_direct = 1;
 	check(nn_conv2d_pair_fits(ctx, &g1, &g2), "conv pair takes SRCNN 9-1-5's first layers");
+	ctx->vec_narrow = 1;
+	check(!nn_conv2d_pair_fits(ctx, &g1, &g2), "conv pair off where vectors are narrow");
+	ctx->vec_narrow = 0;
 }
 
 /* dy channels last of 16 MiB or more (the grid of 66 x 66 positions,
@@ -895,7 +898,11 @@ int main(void)
 				run_act(ctx, &cases[i], NN_ACT_LEAKY);
 		}
 	ctx->conv_multi = 1;
-	/* SRCNN 9-1-5's first two layers in one pass. */
+	/* SRCNN 9-1-5's first two layers in one pass, a kernel for 16-wide
+	 * vectors (ctx->vec_narrow 0; where vectors are narrow the two layers
+	 * run apart). */
+	int narrow = ctx->vec_narrow;
+	ctx->vec_narrow = 0;
 	pair_case(ctx, 2, 19, 37, 64, 9, 4, 32, 1, NN_ACT_RELU);
 	pair_case(ctx, 1, 40, 70, 64, 9, 4, 32, 1, NN_ACT_RELU);
 	pair_case(ctx, 3, 6, 16, 16, 3, 1, 16, 0, NN_ACT_LEAKY);
@@ -904,6 +911,7 @@ int main(void)
 	pair_case(ctx, 1, 12, 48, 64, 9, 4, 32, 1, NN_ACT_RELU);
 	pair_case(ctx, 2, 7, 33, 16, 7, 3, 16, 1, NN_ACT_RELU);
 	pair_refusals(ctx);
+	ctx->vec_narrow = narrow;
 	/* The other GEMM backend on a few cases (CLBlast on a CPU device, or
 	 * OpenBLAS where the default is CLBlast): both must agree with the
 	 * reference. */
