@@ -116,7 +116,7 @@ int sr_ws_alloc(nn_ctx *ctx, sr_ws *ws, int B, int H, int W, int train)
 	size_t px = (size_t)B * (size_t)H * (size_t)W;
 	int st;
 	/* Inference with 9-1-5 does not use a1 (nn_conv2d_pair_forward)
-	 * unless the direct kernels are off. */
+	 * unless the direct kernels are off or vectors narrow. */
 	if ((st = grab(ctx, &ws->x, px)) || (st = grab(ctx, &ws->a1, px * SR_C1)) ||
 	    (st = grab(ctx, &ws->a2, px * SR_C2)) || (st = grab(ctx, &ws->y, px)))
 		goto fail;
