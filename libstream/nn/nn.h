@@ -111,11 +111,15 @@ typedef struct nn_ctx {
 	                       narrower ones: with AVX2 the kernels' float16
 	                       accumulators take two registers each and spill,
 	                       and they ran at half the GEMMs' speed) */
-	int vec_narrow;     /* conv: the loops of conv_c1_last_forward and
-	                       conv_c1_weight_cl for narrow vectors, 16 channels
-	                       at a time (1, the default where the native float
-	                       vector is narrower than 16: AVX2), or all 64 at
-	                       once (0: AVX-512's 32 registers hold them) */
+	int vec_narrow;     /* conv: the forms for narrow vectors (1, the
+	                       default where the native float vector is
+	                       narrower than 16: AVX2) of conv_c1_last_forward,
+	                       conv_c1_weight_cl, conv_pointwise_weight_cl and
+	                       conv_c1_s1_forward (fewer accumulators a pass),
+	                       the 1x1 forward by conv_pointwise_narrow (also
+	                       for many channels on planes under 4096 pixels),
+	                       and no fused conv pair; or those for 16-wide
+	                       ones (0: AVX-512's 32 registers hold them) */
 	int planes_rows;    /* conv: output rows per work-item of the planes
 	                       kernel, 2 or 3 (0, the default: chosen by the
 	                       output height) */
