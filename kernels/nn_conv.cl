@@ -747,6 +747,7 @@ __kernel void conv_c1_forward(__global float *y, ulong yo, __global const float 
  * order (bias, then kh, kw).  wt [9, OC] as for conv_c1_forward, OC a
  * multiple of 4.  Dimension 0 over the blocks of 4 output channels, 1
  * over H, 2 over B. */
+/* (also the 4 accumulators of the narrow forms below) */
 #define S4_EACH(X) X(0) X(1) X(2) X(3)
 #define S4_EACH_OJ(X) X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) \
 	X(2, 0) X(2, 1) X(2, 2) X(2, 3) X(3, 0) X(3, 1) X(3, 2) X(3, 3)
@@ -1504,7 +1505,6 @@ __kernel void conv_pointwise_forward(__global float *y, ulong yo, __global const
  * registers), so that nothing spills: the run's inputs, 48 pixels of C
  * channels, stay in L1 for its 6 passes.  conv_pointwise_forward holds 24
  * float16, 48 registers there.  Plain stores.  The same launch. */
-#define PWN_EACH(X) X(0) X(1) X(2) X(3)
 __kernel void conv_pointwise_narrow(__global float *y, ulong yo, __global const float *x,
                                     ulong xo, __global const float *wt, ulong wo,
                                     __global const float *b, ulong bo, int has_b, int OC, int C,
@@ -1526,7 +1526,7 @@ __kernel void conv_pointwise_narrow(__global float *y, ulong yo, __global const 
 				__global const float *xp = xn + j;
 				__global const float *wk = wt + wo + h;
 #define PWN_INIT(o) float16 a##o = (float16)(has_b ? b[bo + min(h + o, OC - 1)] : 0.0f);
-				PWN_EACH(PWN_INIT)
+				S4_EACH(PWN_INIT)
 				if (nj == 16) {
 					int hint = h == oc0 && j == p;
 					for (int c = 0; c < C; c++, xp += S, wk += OC) {
@@ -1536,19 +1536,19 @@ __kernel void conv_pointwise_narrow(__global float *y, ulong yo, __global const 
 							pf += S;
 						}
 #define PWN_FMA(o) a##o = fma((float16)(wk[o]), v, a##o);
-						PWN_EACH(PWN_FMA)
+						S4_EACH(PWN_FMA)
 					}
 				} else {
 					for (int c = 0; c < C; c++, xp += S, wk += OC) {
 						float16 v = load16(xp, nj);
-						PWN_EACH(PWN_FMA)
+						S4_EACH(PWN_FMA)
 					}
 				}
 				__global float *out = y + yo + ((size_t)n * OC + h) * S + j;
 #define PWN_STORE(o)                                                                 \
 	if (h + o < OC)                                                              \
 		store16(out + (size_t)o * S, nj, act16(a##o, act, slope));
-				PWN_EACH(PWN_STORE)
+				S4_EACH(PWN_STORE)
 			}
 	}
 }
@@ -3127,19 +3127,18 @@ __kernel void conv_pointwise_weight_cl(__global float *part, ulong po, __global 
 		for (int c0 = 0; narrow && c0 < C; c0 += 4)
 			for (int v = 0; v < 2; v++) {
 				__global float *at = acc + (size_t)c0 * 32 + 16 * v;
-#define PCN_EACH(X) X(0) X(1) X(2) X(3)
 #define PCN_LOAD(i) float16 a##i = vload16(0, at + 32 * i); \
 	__global const float *x##i = xb + (size_t)(c0 + i) * S;
-				PCN_EACH(PCN_LOAD)
+				S4_EACH(PCN_LOAD)
 				for (int k = 0; k < nq; k++) {
 					if (v == 0 && (k & 3) == 0)
 						OT_HINT(x0 + (size_t)4 * S + 4 * k);
 					float16 d = vload16(0, s + (size_t)k * 32 + 16 * v);
 #define PCN_FMA(i) a##i = fma((float16)(x##i[k]), d, a##i);
-					PCN_EACH(PCN_FMA)
+					S4_EACH(PCN_FMA)
 				}
 #define PCN_STORE(i) vstore16(a##i, 0, at + 32 * i);
-				PCN_EACH(PCN_STORE)
+				S4_EACH(PCN_STORE)
 			}
 		for (int c0 = 0; !narrow && c0 < C; c0 += 8) {
 			__global float *at = acc + (size_t)c0 * 32;

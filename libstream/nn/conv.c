@@ -837,7 +837,7 @@ static int planes_ok(const nn_ctx *ctx, const nn_conv2d *g)
  * as planes_ok, but also for many channels where vectors are narrow, on
  * planes of fewer than PW_NARROW_S pixels (conv_pointwise_narrow,
  * whatever ctx->conv_multi says).  On an AVX2 VM, SRCNN's 1x1 64->32
- * fwd+bwd at 128 x 33^2 went from 20-35 to 72-87 GFLOP/s with it (and
+ * fwd+bwd at 128 x 33^2 went from 20-35 to 55-87 GFLOP/s with it (and
  * conv_pointwise_weight_cl's narrow loops), three runs alternating with
  * the GEMMs per image; at 4 x 256^2 its forward took 30.3 against 20.7
  * ms: the runs' planes, 256 KiB apart, fall in the same L1 sets, and its
@@ -1620,8 +1620,8 @@ int nn_conv2d_pair_fits(const nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d 
 	 * layers apart (conv_c1_last_forward's narrow loops, then GEMMs;
 	 * TOMOGAN_CL_TIMING=1, three runs alternating). */
 	return !ctx->vec_narrow && direct_c1(ctx, g1) && g1->SH == 1 && g1->SW == 1 &&
-	       g1->OC % 16 == 0 && g1->OC <= PAIR_C && is_pointwise(g2) && g2->C == g1->OC && g2->OC % 16 == 0 &&
-	       g2->B == g1->B && g2->H == g1->OH && g2->W == g1->OW;
+	       g1->OC % 16 == 0 && g1->OC <= PAIR_C && is_pointwise(g2) && g2->C == g1->OC &&
+	       g2->OC % 16 == 0 && g2->B == g1->B && g2->H == g1->OH && g2->W == g1->OW;
 }
 
 int nn_conv2d_pair_forward(nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2, nn_buf y,

@@ -81,10 +81,9 @@ int nn_conv2d_forward_act(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, n
  * output channels, g2 a 1x1 conv on its output, both with a multiple of
  * 16 output channels (nn_conv2d_pair_fits; it also needs
  * ctx->conv_direct, and ctx->vec_narrow off).  The intermediate is never
- * stored.  The output is
- * bit for bit that of the two nn_conv2d_forward_act calls (with
- * ctx->conv_planes on; with it off the 1x1 runs as GEMMs and agrees to
- * rounding). */
+ * stored.  The output is bit for bit that of the two
+ * nn_conv2d_forward_act calls (with ctx->conv_planes on; with it off the
+ * 1x1 runs as GEMMs and agrees to rounding). */
 int nn_conv2d_pair_fits(const nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2);
 int nn_conv2d_pair_forward(nn_ctx *ctx, const nn_conv2d *g1, const nn_conv2d *g2, nn_buf y,
                            nn_buf x, nn_buf w1, nn_buf b1, nn_buf w2, nn_buf b2, int act,

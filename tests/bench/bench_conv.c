@@ -61,7 +61,8 @@ static int cmp_double(const void *a, const void *b)
 static nn_ctx ctx;
 static double budget = 1.0;
 static const char *only;   /* -l */
-static const char usage[] = "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1] [-p 0|1] [-m 0|1]\n";
+static const char usage[] = "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1] "
+                            "[-p 0|1] [-m 0|1]\n";
 
 static void die(const char *what)
 {

@@ -776,9 +776,11 @@ int main(void)
 	/* The kernels for many channels are on by default where the device's
 	 * native float vector is 16 wide; here they are on whatever the CPU,
 	 * so that every device checks them, and off once below. */
-	check(ctx->conv_multi == (cpu && ctx->cl->vec_width >= 16),
-	      "many-channel kernels %s by default (native float vector %u wide)",
-	      ctx->conv_multi ? "on" : "off", ctx->cl->vec_width);
+	check(ctx->conv_multi == (cpu && ctx->cl->vec_width >= 16) &&
+	              ctx->vec_narrow == (ctx->cl->vec_width < 16),
+	      "many-channel kernels %s and narrow forms %s by default (native float vector %u "
+	      "wide)", ctx->conv_multi ? "on" : "off", ctx->vec_narrow ? "on" : "off",
+	      ctx->cl->vec_width);
 	ctx->conv_multi = 1;
 	linear_case(ctx, 3, 17, 5, 1);
 	linear_case(ctx, 1, 8, 6, 1);
