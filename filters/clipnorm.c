@@ -6,7 +6,9 @@
  * y = clip((x - lo) / (hi - lo), 0, 1).  Statistics need the whole stream
  * before the first output frame, so the input is read twice (three times
  * for --pixels on float data): a regular file is rewound, a pipe is spooled
- * to an unlinked temporary file (clip.h's spool).  -n stops after the
+ * to an unlinked temporary file (clip.h's spool); for the default rule,
+ * per-frame extrema in the header (h5slice --extrema) take the place of
+ * the first pass, checked frame by frame.  -n stops after the
  * statistics, so it reads a pipe once for the default rule.  Memory: a few
  * frames.  Statistics run on
  * the host; the per-pixel map runs through OpenCL (kernels/clipnorm.cl). */
@@ -279,6 +281,8 @@ struct source {
 	size_t frame_bytes;
 	int spooling, spooled;  /* first pass copies to the spool; later passes read it */
 	tg_spool spool;
+	float *xmin, *xmax;     /* the header's extrema, the bounds' source (NULL: none) */
+	size_t nx;
 };
 
 /* The next frame, or NULL at the end; exits on errors.  A frame read from
@@ -499,6 +503,7 @@ static void output_header(ts_header *oh, const ts_header *ih, const struct opts 
 	if (ts_header_copy(oh, ih))
 		tg_die(TG_EX_SOFTWARE, "out of memory");
 	oh->dtype = tg_clip_out_dtype(o->out);
+	tg_extrema_drop(&oh->meta);
 	if (ts_meta_set_range(&oh->meta, range[o->out][0], range[o->out][1]) ||
 	    ts_meta_set(&oh->meta, "range.meaning", meaning[o->out]) ||
 	    ts_meta_setf(&oh->meta, "clip.lo", "%.17g", lo) ||
@@ -507,12 +512,99 @@ static void output_header(ts_header *oh, const ts_header *ih, const struct opts 
 		tg_die(TG_EX_SOFTWARE, "out of memory");
 }
 
+/* The default rule from the per-frame extrema in the header (clip.h),
+ * which map_frames then checks frame by frame: no statistics pass, so a
+ * pipe is read once and needs no spool.  0 when the header has none (or
+ * malformed ones, with a warning: the frames themselves are read then). */
+static int bounds_from_extrema(struct source *src, const ts_header *ih, const struct opts *o,
+                               double *lo, double *hi, uint64_t *frames, uint64_t *values)
+{
+	float *mn, *mx;
+	size_t n;
+	int st = tg_extrema_get(&ih->meta, &mn, &mx, &n);
+	if (st < 0)
+		tg_warn("%s: the header's extrema.min and extrema.max are malformed; "
+		        "statistics from the frames instead", src->name);
+	if (st <= 0)
+		return 0;
+	float *a = tg_malloc(n * sizeof *a), *b = tg_malloc(n * sizeof *b);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(mn[i])) {
+			a[k] = mn[i];
+			b[k++] = mx[i];
+		}
+	if (k == 0)
+		tg_die(TG_EX_DATAERR, "%s: no frame has a value that is not NaN", src->name);
+	tg_percentiles_f32(a, k, &o->lower, 1, lo);
+	tg_percentiles_f32(b, k, &o->upper, 1, hi);
+	free(a);
+	free(b);
+	src->xmin = mn;
+	src->xmax = mx;
+	src->nx = n;
+	*frames = n;
+	*values = k;
+	return 1;
+}
+
+/* A frame's minimum and maximum taken piece by piece as the reader fills
+ * it (ts_reader_on_piece), while each piece is still in cache. */
+struct piece_minmax {
+	ts_dtype dtype;
+	int any;
+	float mn, mx;
+};
+
+static void piece_minmax(void *ctx, const void *piece, size_t offset, size_t len)
+{
+	(void)offset;
+	struct piece_minmax *pm = ctx;
+	size_t es = ts_dtype_size(pm->dtype), n = len / es;
+	float tmp[1024];
+	for (size_t i = 0; i < n;) {
+		size_t k = n - i;
+		const float *v = (const float *)piece + i;
+		if (pm->dtype != TS_F32) {
+			k = k < 1024 ? k : 1024;
+			ts_convert_to_f32(pm->dtype, (const char *)piece + i * es, tmp, k);
+			v = tmp;
+		}
+		float a, b;
+		if (tg_clip_minmax(v, k, &a, &b)) {
+			pm->mn = pm->any && pm->mn < a ? pm->mn : a;
+			pm->mx = pm->any && pm->mx > b ? pm->mx : b;
+			pm->any = 1;
+		}
+		i += k;
+	}
+}
+
+/* map_frames' check of frame k (0-based), whose extrema pm holds, against
+ * the header's. */
+static void check_extrema(const struct source *src, const struct piece_minmax *pm, uint64_t k)
+{
+	if (k >= src->nx)
+		tg_die(TG_EX_DATAERR, "%s: more frames than the header's extrema list (%zu)",
+		       src->name, src->nx);
+	float mn = pm->any ? pm->mn : NAN, mx = pm->any ? pm->mx : NAN;
+	float wn = src->xmin[k], wx = src->xmax[k];
+	int same = isnan(wn) ? !pm->any : pm->any && mn == wn && mx == wx;
+	if (!same)
+		tg_die(TG_EX_DATAERR, "%s: frame %llu has minimum %.9g and maximum %.9g, the header's "
+		       "extrema say %.9g and %.9g: the frames changed after the extrema were taken",
+		       src->name, (unsigned long long)k, mn, mx, wn, wx);
+}
+
 /* Finds the bounds (every statistics pass) and leaves the input at its
  * start again, unless only the statistics are wanted (-n). */
 static void compute_bounds(struct source *src, const ts_header *ih, const struct frame_geom *g,
                            const struct opts *o, double *lo, double *hi,
                            uint64_t *frames, uint64_t *values)
 {
+	if (o->rule == RULE_MINMAX && !g->mask.h && !o->stats_only &&
+	    bounds_from_extrema(src, ih, o, lo, hi, frames, values))
+		return;
 	/* exact percentiles of float pixels take two passes */
 	int again = !o->stats_only ||
 	            (o->rule == RULE_PIXELS && (ih->dtype == TS_F32 || ih->dtype == TS_F16));
@@ -538,14 +630,20 @@ static void compute_bounds(struct source *src, const ts_header *ih, const struct
  * The kernel reads the frame where it lies (the spool's block, or buf for
  * a stream read again) and writes it into the writer's room for it, which
  * into a pipe goes on without a copy. */
-static uint64_t map_frames(struct source *src, tg_clip_dev *dev, ts_writer *w, double lo, double hi)
+static uint64_t map_frames(struct source *src, const ts_header *ih, tg_clip_dev *dev,
+                           ts_writer *w, double lo, double hi)
 {
 	float lo_f, s_f;
 	tg_clip_params(lo, hi, &lo_f, &s_f);
 	void *buf = src->spooled ? NULL : tg_malloc(src->frame_bytes);
+	struct piece_minmax pm = { .dtype = ih->dtype };
+	if (src->xmin)   /* then the stream is read once, no spool */
+		ts_reader_on_piece(src->r, piece_minmax, &pm);
 	uint64_t nf = 0;
 	const void *fr;
-	while ((fr = source_next(src, buf)) != NULL) {
+	while (pm.any = 0, (fr = source_next(src, buf)) != NULL) {
+		if (src->xmin)
+			check_extrema(src, &pm, nf);
 		void *y = ts_writer_payload(w);
 		if (!y)
 			tg_die(TG_EX_SOFTWARE, "out of memory");
@@ -554,6 +652,7 @@ static uint64_t map_frames(struct source *src, tg_clip_dev *dev, ts_writer *w, d
 		tg_progress("frame %llu", (unsigned long long)++nf);
 	}
 	tg_progress_done();
+	ts_reader_on_piece(src->r, NULL, NULL);
 	free(buf);
 	return nf;
 }
@@ -601,7 +700,10 @@ int main(int argc, char **argv)
 		ts_header oh;
 		output_header(&oh, ih, &o, lo, hi);
 		ts_writer *w = tg_writer_open(&out, &oh, o.zstd);
-		uint64_t nf = map_frames(&src, dev, w, lo, hi);
+		uint64_t nf = map_frames(&src, ih, dev, w, lo, hi);
+		if (src.xmin && nf != src.nx)
+			tg_die(TG_EX_DATAERR, "%s: %llu frames, the header's extrema list %zu", src.name,
+			       (unsigned long long)nf, src.nx);
 		if (!o.fixed && nf != frames)
 			tg_die(TG_EX_DATAERR, "%s: %llu frames on the last pass, %llu on the first: "
 			       "the input changed", src.name, (unsigned long long)nf, (unsigned long long)frames);
@@ -610,6 +712,8 @@ int main(int argc, char **argv)
 		ts_header_free(&oh);
 	}
 	tg_spool_close(&src.spool);
+	free(src.xmin);
+	free(src.xmax);
 	tg_clip_mask_free(&g.mask);
 	ts_reader_close(src.r);
 	return 0;

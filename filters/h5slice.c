@@ -2,19 +2,26 @@
  * sinograms, volumes) as a tensor stream, optionally flat/dark corrected
  * and minus-logged.  See h5slice(1). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "clip.h"
 #include "io/h5.h"
 
 #define USAGE "h5slice [-hq] [--axis N] [--range START:STOP:STEP] [--type f32|keep] " \
-	"[--flat-dark] [--white DATASET] [--dark DATASET] [--minus-log] [--list] [-o FILE] " \
-	"FILE.h5[:DATASET]"
+	"[--flat-dark] [--white DATASET] [--dark DATASET] [--minus-log] [--extrema] [--list] " \
+	"[-o FILE] FILE.h5[:DATASET]"
 
 #define DEFAULT_DATASET "/exchange/data"
 #define DEFAULT_WHITE "/exchange/data_white"
@@ -33,7 +40,7 @@ typedef struct {
 	const char *range;
 	slice_spec slice;
 	int keep;
-	int flat_dark, minus_log, list, quiet;
+	int flat_dark, minus_log, extrema, list, quiet;
 	const char *white, *dark, *out, *input;
 } options;
 
@@ -127,7 +134,7 @@ static int resolve_slice(const slice_spec *sl, long long len,
 
 static void parse_options(int argc, char **argv, options *o)
 {
-	enum { O_AXIS = 256, O_RANGE, O_TYPE, O_FLAT, O_WHITE, O_DARK, O_LOG, O_LIST };
+	enum { O_AXIS = 256, O_RANGE, O_TYPE, O_FLAT, O_WHITE, O_DARK, O_LOG, O_EXTREMA, O_LIST };
 	static const struct option longopts[] = {
 		{ "axis", required_argument, NULL, O_AXIS },
 		{ "range", required_argument, NULL, O_RANGE },
@@ -136,6 +143,7 @@ static void parse_options(int argc, char **argv, options *o)
 		{ "white", required_argument, NULL, O_WHITE },
 		{ "dark", required_argument, NULL, O_DARK },
 		{ "minus-log", no_argument, NULL, O_LOG },
+		{ "extrema", no_argument, NULL, O_EXTREMA },
 		{ "list", no_argument, NULL, O_LIST },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -170,6 +178,7 @@ static void parse_options(int argc, char **argv, options *o)
 		case O_WHITE: o->white = optarg; processing = 1; break;
 		case O_DARK: o->dark = optarg; processing = 1; break;
 		case O_LOG: o->minus_log = 1; processing = 1; break;
+		case O_EXTREMA: o->extrema = 1; processing = 1; break;
 		case O_LIST: o->list = 1; break;
 		case ':': tg_usage_error("%s needs a value", argv[optind - 1]);
 		default:
@@ -444,6 +453,133 @@ static void load_fields(const options *o, const source *s, ts_meta *m, tg_h5_fla
 	tg_h5_close(dfile);
 }
 
+/* Slice i of s as the frame h5slice writes (type, flat/dark, -log) into
+ * frame; raw: room for a slice of doubles where those need it. */
+static void read_frame(const options *o, const source *s, const tg_h5_flatfield *ff,
+                       ts_dtype type, long long i, double *raw, void *frame)
+{
+	uint64_t index = (uint64_t)(s->first + i * s->step);
+	tg_h5_status st;
+	if (raw) {
+		st = tg_h5_read_slice_f64(s->d, index, raw);
+		if (!st)
+			tg_h5_flatfield_apply(o->flat_dark ? ff : NULL, o->axis, index, s->rows,
+			                      s->cols, raw, frame, o->minus_log);
+	} else {
+		st = tg_h5_read_slice(s->d, index, type, frame);
+	}
+	if (st)
+		tg_die(tg_h5_exit_status(st), "%s", tg_h5_error(s->f));
+}
+
+/* --extrema by mapping the file: the slices' values where they lie in the
+ * page cache, no copy; two threads, frames taken in turn. */
+struct extrema_map {
+	const char *base;        /* the mapped file */
+	const uint64_t *offset;  /* of each slice */
+	size_t n;                /* values a slice */
+	long long count;
+	float *mn, *mx;
+	int part, parts;
+};
+
+static void *extrema_map_run(void *arg)
+{
+	struct extrema_map *m = arg;
+	for (long long i = m->part; i < m->count; i += m->parts) {
+		const float *v = (const float *)(m->base + m->offset[i]);
+		if (!tg_clip_minmax(v, m->n, &m->mn[i], &m->mx[i]))
+			m->mn[i] = m->mx[i] = NAN;
+	}
+	return NULL;
+}
+
+/* The mapped first pass where every slice lies in the file as native
+ * floats (tg_h5_slice_raw): 1 when done, 0 to read the slices instead.
+ * Slice 0 read both ways must agree, or the map is not trusted. */
+static int extrema_mapped(const options *o, const source *s, ts_dtype type, float *mn,
+                          float *mx)
+{
+	if (type != TS_F32 || o->flat_dark || o->minus_log)
+		return 0;
+	size_t px = (size_t)(s->rows * s->cols), bytes = px * sizeof(float);
+	uint64_t *off = tg_malloc((size_t)s->count * sizeof *off);
+	int ok = 1;
+	for (long long i = 0; ok && i < s->count; i++)
+		ok = tg_h5_slice_raw(s->d, (uint64_t)(s->first + i * s->step), &off[i]);
+	int fd = ok ? open(s->file, O_RDONLY) : -1;
+	struct stat st;
+	ok = fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0;
+	for (long long i = 0; ok && i < s->count; i++)   /* inside the file, floats aligned */
+		ok = off[i] % sizeof(float) == 0 && off[i] <= (uint64_t)st.st_size &&
+		     (uint64_t)st.st_size - off[i] >= bytes;
+	char *base = ok ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+	if (fd >= 0)
+		close(fd);
+	ok = base != MAP_FAILED;
+	if (ok) {
+		float *first = tg_malloc(bytes);
+		read_frame(o, s, NULL, type, 0, NULL, first);
+		ok = memcmp(first, base + off[0], bytes) == 0;
+		free(first);
+	}
+	if (ok) {
+		(void)madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
+		struct extrema_map m[2];
+		pthread_t th;
+		for (int t = 0; t < 2; t++)
+			m[t] = (struct extrema_map){ base, off, px, s->count, mn, mx, t, 2 };
+		sigset_t all, old;   /* signals stay with the main thread */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		int two = pthread_create(&th, NULL, extrema_map_run, &m[1]) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!two)
+			m[0].parts = 1;
+		extrema_map_run(&m[0]);
+		if (two)
+			pthread_join(th, NULL);
+	}
+	if (base != MAP_FAILED)
+		munmap(base, (size_t)st.st_size);
+	free(off);
+	return ok;
+}
+
+/* --extrema: a first pass over the slices for every frame's minimum and
+ * maximum as float (NaN left out), into the header: from the mapped file
+ * where the slices lie there as they are written, else read one by one
+ * like the frames themselves. */
+static void add_extrema(const options *o, const source *s, const tg_h5_flatfield *ff,
+                        ts_dtype type, double *raw, ts_header *h)
+{
+	if (s->count == 0)
+		return;
+	size_t px = (size_t)(s->rows * s->cols);
+	float *mn = tg_malloc((size_t)s->count * sizeof *mn);
+	float *mx = tg_malloc((size_t)s->count * sizeof *mx);
+	if (!extrema_mapped(o, s, type, mn, mx)) {
+		void *frame = tg_malloc(px * ts_dtype_size(type));
+		float *f32 = type == TS_F32 ? frame : tg_malloc(px * sizeof *f32);
+		for (long long i = 0; i < s->count; i++) {
+			read_frame(o, s, ff, type, i, raw, frame);
+			if (type != TS_F32)
+				ts_convert_to_f32(type, frame, f32, px);
+			if (!tg_clip_minmax(f32, px, &mn[i], &mx[i]))
+				mn[i] = mx[i] = NAN;
+			tg_progress("extrema: slice %lld of %lld", i + 1, s->count);
+		}
+		tg_progress_done();
+		if (f32 != frame)
+			free(f32);
+		free(frame);
+	}
+	if (tg_extrema_set(&h->meta, mn, mx, (size_t)s->count))
+		tg_die(TG_EX_SOFTWARE, "out of memory");
+	free(mn);
+	free(mx);
+}
+
 int main(int argc, char **argv)
 {
 	options o;
@@ -463,27 +599,18 @@ int main(int argc, char **argv)
 	tg_h5_flatfield ff;
 	if (o.flat_dark)
 		load_fields(&o, &s, &h.meta, &ff);
-
-	ts_writer *w = tg_writer_open(&out, &h, 0);
 	size_t px = (size_t)(s.rows * s.cols);
 	double *raw = o.flat_dark || o.minus_log ? tg_malloc(px * sizeof *raw) : NULL;
+	if (o.extrema)
+		add_extrema(&o, &s, &ff, type, raw, &h);
+
+	ts_writer *w = tg_writer_open(&out, &h, 0);
 	for (long long i = 0; i < s.count; i++) {
-		uint64_t index = (uint64_t)(s.first + i * s.step);
 		/* the writer's room: into a pipe it goes on without a copy */
 		void *frame = ts_writer_payload(w);
 		if (!frame)
 			tg_die(TG_EX_SOFTWARE, "out of memory");
-		tg_h5_status st;
-		if (raw) {
-			st = tg_h5_read_slice_f64(s.d, index, raw);
-			if (!st)
-				tg_h5_flatfield_apply(o.flat_dark ? &ff : NULL, o.axis, index,
-				                      s.rows, s.cols, raw, frame, o.minus_log);
-		} else {
-			st = tg_h5_read_slice(s.d, index, type, frame);
-		}
-		if (st)
-			tg_die(tg_h5_exit_status(st), "%s", tg_h5_error(s.f));
+		read_frame(&o, &s, &ff, type, i, raw, frame);
 		tg_write_frame(w, frame);
 		tg_progress("slice %lld of %lld", i + 1, s.count);
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clip.h"
 #include "resample.h"
 
 #define USAGE "resize [-hq] [--clamp] [-c crop] [-f filter] [-o output] [-t type] [-z level] " \
@@ -211,6 +212,7 @@ int main(int argc, char **argv)
 	ts_header h;
 	if (ts_header_copy(&h, ih))
 		tg_die(TG_EX_SOFTWARE, "out of memory");
+	tg_extrema_drop(&h.meta);  /* they describe the frames read */
 	ts_dtype out_type = o.keep_type ? ih->dtype : o.out_type;
 	uint64_t dims[TS_MAX_RANK];
 	memcpy(dims, ih->dims, sizeof dims);

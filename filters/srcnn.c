@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clip.h"
 #include "metrics.h"
 #include "nn/ckpt.h"
 #include "nn/nn.h"
@@ -372,6 +373,7 @@ static int cmd_apply(int argc, char **argv)
 	ts_header h;
 	if (ts_header_copy(&h, ih))
 		tg_die(TG_EX_SOFTWARE, "out of memory");
+	tg_extrema_drop(&h.meta);  /* they describe the frames read */
 	uint64_t dims[TS_MAX_RANK] = { (uint64_t)OH, (uint64_t)OW };
 	ts_header_shape(&h, TS_F32, 2, dims);
 	/* the output is in the input's units: say which range they have */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clip.h"
 #include "stats.h"
 
 #define USAGE "tscut [-h] [-m mib] [-o file] [-z level] [--head n | --tail n] [--shuffle] [--seed seed]\n" \
@@ -362,6 +363,7 @@ static ts_writer *open_output(tg_out *out, const ts_header *h, int zstd)
 	ts_header copy;
 	if (ts_header_copy(&copy, h))
 		tg_die(TG_EX_SOFTWARE, "out of memory");
+	tg_extrema_drop(&copy.meta);  /* one value a frame of the input, not of the cut */
 	ts_writer *w = tg_writer_open(out, &copy, zstd);
 	ts_header_free(&copy);
 	return w;

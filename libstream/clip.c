@@ -177,6 +177,93 @@ int tg_clip_minmax_masked(const float *x, size_t n, const tg_clip_mask *m,
 	return 1;
 }
 
+/* ---- extrema in the header ---- */
+
+#define EXTREMA_MIN "extrema.min"
+#define EXTREMA_MAX "extrema.max"
+
+static char *extrema_list(const float *v, size_t n)
+{
+	char *s = malloc(n * 16 + 1), *p = s;
+	if (!s)
+		return NULL;
+	*p = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*p++ = ' ';
+		p += isnan(v[i]) ? sprintf(p, "nan") : sprintf(p, "%.9g", (double)v[i]);
+	}
+	return s;
+}
+
+ts_status tg_extrema_set(ts_meta *m, const float *mn, const float *mx, size_t n)
+{
+	char *a = extrema_list(mn, n), *b = extrema_list(mx, n);
+	ts_status st = a && b ? ts_meta_set(m, EXTREMA_MIN, a) : TS_ERR_NOMEM;
+	if (!st)
+		st = ts_meta_set(m, EXTREMA_MAX, b);
+	free(a);
+	free(b);
+	return st;
+}
+
+/* The values of a list; NULL (with *n untouched) when one is not a number. */
+static float *extrema_parse(const char *s, size_t *n)
+{
+	size_t cap = 1;
+	for (const char *p = s; *p; p++)
+		cap += *p == ' ';
+	float *v = malloc(cap * sizeof *v);
+	size_t k = 0;
+	for (const char *p = s; v && k < cap; k++) {
+		char *end;
+		if (strncmp(p, "nan", 3) == 0 && (p[3] == ' ' || !p[3])) {
+			v[k] = NAN;
+			end = (char *)p + 3;
+		} else {
+			v[k] = strtof(p, &end);
+			if (end == p || isnan(v[k]))
+				break;
+		}
+		if (*end != (k + 1 < cap ? ' ' : 0))
+			break;
+		p = end + (k + 1 < cap);
+	}
+	if (v && k < cap) {
+		free(v);
+		return NULL;
+	}
+	*n = cap;
+	return v;
+}
+
+int tg_extrema_get(const ts_meta *m, float **mn, float **mx, size_t *n)
+{
+	const char *a = ts_meta_get(m, EXTREMA_MIN), *b = ts_meta_get(m, EXTREMA_MAX);
+	if (!a && !b)
+		return 0;
+	size_t na = 0, nb = 0;
+	float *va = a ? extrema_parse(a, &na) : NULL, *vb = b ? extrema_parse(b, &nb) : NULL;
+	int ok = va && vb && na == nb;
+	for (size_t i = 0; ok && i < na; i++)
+		ok = isnan(va[i]) ? isnan(vb[i]) : va[i] <= vb[i];
+	if (!ok) {
+		free(va);
+		free(vb);
+		return -1;
+	}
+	*mn = va;
+	*mx = vb;
+	*n = na;
+	return 1;
+}
+
+void tg_extrema_drop(ts_meta *m)
+{
+	ts_meta_del(m, EXTREMA_MIN);
+	ts_meta_del(m, EXTREMA_MAX);
+}
+
 /* ---- radix selection ---- */
 
 #define BUCKETS 65536u

@@ -53,6 +53,25 @@ int tg_clip_minmax(const float *x, size_t n, float *mn, float *mx);
 int tg_clip_minmax_masked(const float *x, size_t n, const tg_clip_mask *m,
                           float *mn, float *mx);
 
+/* ---- per-frame extrema carried in a stream's header ----
+ * A program that reads its source twice anyway (h5slice --extrema) can
+ * record every frame's minimum and maximum in the header, so that
+ * clipnorm's default rule needs no first pass over the stream (nor a
+ * spool for a pipe): keys "extrema.min" and "extrema.max", one value per
+ * frame in order, separated by spaces, each the float's shortest "%.9g"
+ * (which reads back as the same float), "nan" for a frame with no value
+ * but NaN.  They describe the frames exactly as written: a program that
+ * writes other frames under a copy of the header drops them
+ * (tg_extrema_drop), and clipnorm checks every frame against them. */
+/* Sets the two keys from mn[i], mx[i] (NaN: a frame with no value). */
+ts_status tg_extrema_set(ts_meta *m, const float *mn, const float *mx, size_t n);
+/* 1 with fresh arrays of *n values each (free both), 0 when the header has
+ * neither key, -1 when the keys are malformed (only one of them, a value
+ * that is not a number, lists of different lengths, min > max) or memory
+ * ran out. */
+int tg_extrema_get(const ts_meta *m, float **mn, float **mx, size_t *n);
+void tg_extrema_drop(ts_meta *m);
+
 /* ---- exact percentiles by two-pass radix selection ----
  * Usage: init with up to TG_RSEL_MAXQ percentiles; feed every value with
  * tg_rsel_count (pass 1); tg_rsel_plan; feed the same values again, in any

@@ -29,6 +29,7 @@ masks.txt, one mask a line:
   H W RATIO INSIDE BITMAP   (BITMAP: raw u8 0/1 H x W, or '-' for none)
 """
 import os
+import warnings
 import struct
 
 import numpy as np
@@ -259,6 +260,33 @@ def main():
     with open(os.path.join(OUT, "masks.txt"), "w") as fh:
         fh.write("# H W RATIO INSIDE BITMAP (make_clipnorm_fixtures.py)\n")
         fh.write("\n".join(masks) + "\n")
+
+    # Streams whose headers carry per-frame extrema (h5slice --extrema):
+    # right ones, one frame's maximum off, a list a value short, one a
+    # value long, and a value that is not a number.  Otherwise they hold
+    # vol.tns and nan.tns, with the same other keys.
+    def ext(a):
+        return " ".join("nan" if np.isnan(v) else f"{v:.9g}" for v in a)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # the all-NaN frame
+        vmin, vmax = np.nanmin(vol, axis=(1, 2)), np.nanmax(vol, axis=(1, 2))
+        nmin, nmax = np.nanmin(nan, axis=(1, 2)), np.nanmax(nan, axis=(1, 2))
+    src = ("source", "make_clipnorm_fixtures.py")
+    write_tns(os.path.join(OUT, "extrema.tns"), vol,
+              [src, ("extrema.min", ext(vmin)), ("extrema.max", ext(vmax))])
+    write_tns(os.path.join(OUT, "extrema_nan.tns"), nan,
+              [("extrema.min", ext(nmin)), ("extrema.max", ext(nmax))])
+    stale = vmax.copy()
+    stale[7] = np.float32(stale[7] * 2)
+    write_tns(os.path.join(OUT, "extrema_stale.tns"), vol,
+              [src, ("extrema.min", ext(vmin)), ("extrema.max", ext(stale))])
+    write_tns(os.path.join(OUT, "extrema_short.tns"), vol,
+              [src, ("extrema.min", ext(vmin[:-1])), ("extrema.max", ext(vmax[:-1]))])
+    write_tns(os.path.join(OUT, "extrema_long.tns"), vol,
+              [src, ("extrema.min", ext(vmin) + " 0"), ("extrema.max", ext(vmax) + " 1")])
+    write_tns(os.path.join(OUT, "extrema_bad.tns"), vol,
+              [src, ("extrema.min", ext(vmin).replace(" ", " x ", 1)), ("extrema.max", ext(vmax))])
 
 
 if __name__ == "__main__":

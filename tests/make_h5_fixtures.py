@@ -186,9 +186,53 @@ def tooth(shared):
         f.write(" ".join("%.9g" % v for v in theta) + "\n")
 
 
+def ext(a):
+    """Per-frame extrema as h5slice --extrema writes them."""
+    out = []
+    for f in a:
+        ok = ~np.isnan(f)
+        out.append(("nan", "nan") if not ok.any() else
+                   ("%.9g" % f[ok].min(), "%.9g" % f[ok].max()))
+    return " ".join(m for m, _ in out), " ".join(x for _, x in out)
+
+
+def mapped():
+    """raw.h5: the same 4x5x7 float32 volume (NaN in frame 1, frame 3 all
+    NaN) in layouts h5slice --extrema maps (contiguous, chunks of one
+    slice) and in layouts it reads (compressed, big-endian, chunks not all
+    written); raw_ub.h5: contiguous after a 512-byte user block;
+    raw_extrema.txt: NAME, ARGS ("-": none), extrema.min, extrema.max,
+    tab-separated."""
+    rng = np.random.default_rng(20261207)
+    vol = rng.uniform(-2.0, 5.0, (4, 5, 7)).astype(np.float32)
+    vol[1, 2, 3] = np.nan
+    vol[3] = np.nan
+    with h5py.File(os.path.join(OUT, "raw.h5"), "w") as f:
+        f.create_dataset("contig", data=vol)
+        f.create_dataset("chunked", data=vol, chunks=(1, 5, 7))
+        f.create_dataset("deflate", data=vol, chunks=(1, 5, 7), compression="gzip")
+        f.create_dataset("big", data=vol.astype(">f4"))
+        part = f.create_dataset("partial", shape=vol.shape, dtype="<f4", chunks=(1, 5, 7))
+        part[0] = vol[0]
+        part[2] = vol[2]
+        f.create_dataset("img", data=vol[0])
+    with h5py.File(os.path.join(OUT, "raw_ub.h5"), "w", userblock_size=512) as f:
+        f.create_dataset("contig", data=vol)
+    partial = np.zeros_like(vol)
+    partial[0], partial[2] = vol[0], vol[2]
+    rows = [("contig", "-", vol), ("chunked", "-", vol), ("deflate", "-", vol), ("big", "-", vol),
+            ("partial", "-", partial), ("img", "-", vol[:1]),
+            ("contig", "--range 3:0:-1", vol[3:0:-1]), ("contig", "--axis 1", frames(vol, 1)),
+            ("chunked", "--range 1::2", vol[1::2])]
+    with open(os.path.join(OUT, "raw_extrema.txt"), "w") as fh:
+        for name, args, a in rows:
+            fh.write("\t".join((name, args) + ext(a)) + "\n")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     small()
+    mapped()
     if len(sys.argv) > 1:
         tooth(sys.argv[1])
 

@@ -618,6 +618,47 @@ tg_h5_status tg_h5_read_slice_f64(tg_h5_dset *d, uint64_t index, double *buf)
 	return read_slice(d, index, H5T_NATIVE_DOUBLE, buf);
 }
 
+int tg_h5_slice_raw(tg_h5_dset *d, uint64_t index, uint64_t *offset)
+{
+	if (d->axis != 0 || index >= d->view[0])
+		return 0;
+	int ok = 0;
+	hid_t ft = H5Dget_type(d->did), dcpl = H5Dget_create_plist(d->did);
+	if (ft < 0 || dcpl < 0 || H5Tequal(ft, H5T_NATIVE_FLOAT) <= 0 ||
+	    H5Pget_nfilters(dcpl) != 0 || H5Pget_external_count(dcpl) != 0)
+		goto out;
+	uint64_t bytes = d->rows * d->cols * sizeof(float);
+	H5D_layout_t lay = H5Pget_layout(dcpl);
+	int rank = d->info.rank, off = rank == 2 ? 1 : 0;
+	if (lay == H5D_CONTIGUOUS) {
+		haddr_t a = H5Dget_offset(d->did);
+		if (a != HADDR_UNDEF) {
+			*offset = (uint64_t)a + index * bytes;
+			ok = 1;
+		}
+	} else if (lay == H5D_CHUNKED && (rank == 2 || rank == 3)) {
+		hsize_t cd[3], coord[3] = { index, 0, 0 };
+		const uint64_t want[3] = { 1, d->rows, d->cols };
+		ok = H5Pget_chunk(dcpl, rank, cd) == rank;
+		for (int k = 0; ok && k < rank; k++)
+			ok = cd[k] == want[k + off];
+		unsigned mask = 0;
+		haddr_t a = HADDR_UNDEF;
+		hsize_t size = 0;
+		ok = ok && H5Dget_chunk_info_by_coord(d->did, coord + off, &mask, &a, &size) >= 0 &&
+		     a != HADDR_UNDEF && mask == 0 && size == bytes;
+		if (ok)
+			*offset = (uint64_t)a;
+	}
+out:
+	if (ft >= 0)
+		H5Tclose(ft);
+	if (dcpl >= 0)
+		H5Pclose(dcpl);
+	H5Eclear2(H5E_DEFAULT);
+	return ok;
+}
+
 tg_h5_status tg_h5_read_vector(tg_h5_dset *d, uint64_t n, double *buf)
 {
 	tg_h5_status st = check_readable(d);

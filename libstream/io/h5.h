@@ -108,6 +108,14 @@ tg_h5_status tg_h5_read_slice(tg_h5_dset *d, uint64_t index, ts_dtype t, void *b
 /* The same, as float64 (exact for every integer up to 2^53 and for f32). */
 tg_h5_status tg_h5_read_slice_f64(tg_h5_dset *d, uint64_t index, double *buf);
 
+/* Where slice index (along tg_h5_slicer's axis) lies in the file, for a
+ * reader that maps the file itself: 1 with *offset, bytes from the start
+ * of the file, when the values are 32-bit floats in this machine's byte
+ * order, unfiltered, stored in the file itself, and the slice is one run
+ * of rows*cols values (axis 0 of contiguous storage, or a chunk holding
+ * exactly the slice); 0 otherwise (read it with tg_h5_read_slice). */
+int tg_h5_slice_raw(tg_h5_dset *d, uint64_t index, uint64_t *offset);
+
 /* Reads a whole 1-D numeric dataset of n elements as float64 (n must match
  * its length; at most 2^24 elements). */
 tg_h5_status tg_h5_read_vector(tg_h5_dset *d, uint64_t n, double *buf);

@@ -163,6 +163,45 @@ clipnorm -q --stats-out "$TMP/never.txt" "$TMP/const.tns" >/dev/null 2>&1
 ls "$TMP"/never.txt* >/dev/null 2>&1 && fail "failed run writes no statistics file" "$(ls "$TMP"/never.txt*)" ||
 	pass "failed run writes no statistics file"
 
+# Per-frame extrema in the header (h5slice --extrema): the default rule
+# takes its bounds from them, so a pipe is read once with no spool (TMPDIR
+# need not exist), and the output is that of the frames' own statistics;
+# every frame is checked against them as it passes.
+for pair in "extrema vol -q" "extrema_nan nan -q" "extrema vol -q --lower 5 --upper 90 --out u8"; do
+	set -- $pair
+	x=$1 v=$2
+	shift 2
+	cat "$F/$v.tns" | TMPDIR="$TMP/tmpdir" clipnorm "$@" >"$TMP/own.tns" 2>/dev/null
+	cat "$F/$x.tns" | TMPDIR="$TMP/nowhere" clipnorm "$@" >"$TMP/ext.tns" 2>"$TMP/err"
+	rc=$?
+	if [ "$rc" -eq 0 ] && [ -s "$TMP/own.tns" ] && cmp -s "$TMP/own.tns" "$TMP/ext.tns"; then
+		pass "extrema in the header ($x $*): one pass, no spool, the same bytes"
+	else
+		fail "extrema in the header ($x $*)" "exit $rc $(head -c 200 "$TMP/err")"
+	fi
+done
+tsinfo "$TMP/ext.tns" | grep -q '^  extrema\.' && fail "the output drops the extrema" "still there" ||
+	pass "the output drops the extrema"
+expect "extrema that a frame contradicts" 65 \
+	'stdin: frame 7 has minimum 0 and maximum 900, the header.s extrema say 0 and 1800: the frames changed after the extrema were taken$' \
+	sh -c "cat '$F/extrema_stale.tns' | clipnorm -q"
+tscut "$TMP/out" >/dev/null 2>&1 && fail "after a contradicted frame: the stream ends unfinished" "reads whole" ||
+	pass "after a contradicted frame: the stream ends unfinished"
+expect "more frames than extrema" 65 'stdin: more frames than the header.s extrema list \(11\)$' \
+	sh -c "cat '$F/extrema_short.tns' | clipnorm -q"
+expect "fewer frames than extrema" 65 'stdin: 12 frames, the header.s extrema list 13$' \
+	sh -c "cat '$F/extrema_long.tns' | clipnorm -q"
+cat "$F/extrema_bad.tns" | TMPDIR="$TMP/tmpdir" clipnorm -q >"$TMP/bad.tns" 2>"$TMP/err"
+rc=$?
+if [ "$rc" -eq 0 ] && cmp -s "$TMP/bad.tns" "$TMP/ref.tns" && grep -q 'extrema.min and extrema.max are malformed; statistics from the frames instead$' "$TMP/err"; then
+	pass "malformed extrema: a warning, the statistics of the frames"
+else
+	fail "malformed extrema: a warning, the statistics of the frames" "exit $rc $(head -c 200 "$TMP/err")"
+fi
+expect "--mask: the extrema are not the rule's, so a pipe is spooled" 74 'cannot create a temporary file' \
+	sh -c "cat '$F/extrema.tns' | TMPDIR='$TMP/nowhere' clipnorm -q --mask 0.9"
+[ -z "$(ls -A "$TMP/tmpdir")" ] && pass "extrema: no temporary file left" || fail "extrema: no temporary file left" "$(ls -A "$TMP/tmpdir")"
+
 # -o and metadata
 expect "-o FILE" 0 '' clipnorm -q --out u8 -o "$TMP/o.tns" "$V"
 tsinfo "$TMP/o.tns" >"$TMP/info" 2>&1

@@ -128,6 +128,47 @@ expect "file name with a colon and dataset" 0 '' h5slice -o "$TMP/f.tns" "$TMP/a
 [ -s "$TMP/e.tns" ] && [ -s "$TMP/f.tns" ] && ! cmp -s "$TMP/e.tns" "$TMP/f.tns" &&
 	pass "colon file name: both datasets read" || fail "colon file name: both datasets read" "outputs missing or equal"
 
+# --extrema: every frame's minimum and maximum (NaN left out, "nan" for a
+# frame of nothing else) in the header, as NumPy found them
+# (make_h5_fixtures.py); mapped from the file where the slices lie there as
+# floats (contiguous, chunks of one slice, after a user block), read
+# otherwise (compressed, big-endian, chunks never written, other axes).
+expect_usage "--list with --extrema" h5slice --list --extrema "$S"
+R="$FIXTURES/h5/raw.h5"
+extrema_is() {  # NAME STREAM MIN MAX
+	tsinfo "$2" >"$TMP/info" 2>&1
+	if grep -qxF "  extrema.min = $3" "$TMP/info" && grep -qxF "  extrema.max = $4" "$TMP/info"; then
+		pass "$1"
+	else
+		fail "$1" "$(grep extrema "$TMP/info" | head -c 300), want $3 / $4"
+	fi
+}
+while IFS="$tab" read -r name args emin emax; do
+	[ "$args" = - ] && args=
+	# shellcheck disable=SC2086
+	if h5slice --extrema $args "$R:/$name" >"$TMP/x.tns" 2>"$TMP/err"; then
+		extrema_is "--extrema $args of /$name" "$TMP/x.tns" "$emin" "$emax"
+	else
+		fail "--extrema $args of /$name" "$(head -c 200 "$TMP/err")"
+	fi
+done <"$FIXTURES/h5/raw_extrema.txt"
+line=$(head -n 1 "$FIXTURES/h5/raw_extrema.txt")
+h5slice --extrema "$FIXTURES/h5/raw_ub.h5:/contig" >"$TMP/x.tns" 2>"$TMP/err" &&
+	extrema_is "--extrema after a user block" "$TMP/x.tns" "$(echo "$line" | cut -f3)" "$(echo "$line" | cut -f4)" ||
+	fail "--extrema after a user block" "$(head -c 200 "$TMP/err")"
+h5slice --extrema "$R:/contig" | tscut >"$TMP/cut.tns"
+tsinfo "$TMP/cut.tns" | grep -q '^  extrema\.' && fail "tscut drops the extrema" "still there" ||
+	pass "tscut drops the extrema"
+h5slice --extrema --flat-dark --minus-log "$S" >"$TMP/fd.tns" 2>"$TMP/err" &&
+	tsinfo "$TMP/fd.tns" | grep -q '^  extrema.min = [-0-9.e+ ]*$' &&
+	pass "--extrema with --flat-dark --minus-log" || fail "--extrema with --flat-dark --minus-log" "$(head -c 200 "$TMP/err")"
+h5slice --extrema --type keep "$S:/types/u16be" >"$TMP/u16.tns" 2>"$TMP/err" &&
+	tsinfo "$TMP/u16.tns" | grep -q '^  extrema.max = [0-9 ]*$' &&
+	pass "--extrema with --type keep (integers)" || fail "--extrema with --type keep" "$(head -c 200 "$TMP/err")"
+h5slice --extrema --range 2:2 "$R:/contig" >"$TMP/none.tns" 2>"$TMP/err" &&
+	! tsinfo "$TMP/none.tns" | grep -q '^  extrema\.' && pass "--extrema on no slices: no keys" ||
+	fail "--extrema on no slices: no keys" "$(head -c 200 "$TMP/err")"
+
 # the man page: lint clean, SYNOPSIS is the usage line
 top=$(cd "$(dirname "$0")/../.." && pwd)
 if command -v mandoc >/dev/null 2>&1; then

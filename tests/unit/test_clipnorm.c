@@ -259,6 +259,50 @@ static int same_double(double a, double b)
 	return a == b || (isnan(a) && isnan(b));
 }
 
+/* The header's extrema lists: every float (denormal, infinite, the
+ * extremes, NaN as a frame with no value) reads back as the same bits;
+ * malformed lists are refused. */
+static void test_extrema_meta(void)
+{
+	const float mn[] = { -0.0f, 1.40129846e-45f, -3.40282347e38f, -INFINITY, NAN, 0.1f };
+	const float mx[] = { 0.0f, 1.17549435e-38f, 3.40282347e38f, INFINITY, NAN, 1.0f / 3 };
+	size_t n = sizeof mn / sizeof mn[0], got = 0;
+	ts_meta m;
+	ts_meta_init(&m);
+	float *a = NULL, *b = NULL;
+	int st = tg_extrema_get(&m, &a, &b, &got);
+	check(st == 0, "extrema: none in an empty header (%d)", st);
+	check(tg_extrema_set(&m, mn, mx, n) == TS_OK && tg_extrema_get(&m, &a, &b, &got) == 1 && got == n,
+	      "extrema: set, then read back %zu values", n);
+	int same = a && b;
+	for (size_t i = 0; same && i < n; i++)
+		same = isnan(mn[i]) ? isnan(a[i]) && isnan(b[i])
+		                    : memcmp(&a[i], &mn[i], 4) == 0 && memcmp(&b[i], &mx[i], 4) == 0;
+	check(same, "extrema: the same bits (-0, denormal, +-max, +-inf, nan, 0.1, 1/3)");
+	free(a);
+	free(b);
+	static const char *const bad[][2] = {
+		{ "1 2", NULL },   { "1 2", "3" },     { "1 x", "2 3" },  { "1  2", "3 4" },
+		{ "1 2 ", "3 4" }, { "", "" },         { "3", "2" },      { "nan", "1" },
+		{ "1", "nan" },    { "1,2", "3,4" },   { "nanx", "1" },   { " 1", "2" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ts_meta_free(&m);
+		ts_meta_init(&m);
+		ts_meta_set(&m, "extrema.min", bad[i][0]);
+		if (bad[i][1])
+			ts_meta_set(&m, "extrema.max", bad[i][1]);
+		a = b = NULL;
+		st = tg_extrema_get(&m, &a, &b, &got);
+		check(st == -1 && !a && !b, "extrema: min '%s' max '%s' refused (%d)", bad[i][0],
+		      bad[i][1] ? bad[i][1] : "(none)", st);
+	}
+	tg_extrema_drop(&m);
+	check(!ts_meta_get(&m, "extrema.min") && !ts_meta_get(&m, "extrema.max"),
+	      "extrema: drop removes both keys");
+	ts_meta_free(&m);
+}
+
 static void test_rsel(void)
 {
 	static const double qs[][2] = { { 1, 99 }, { 0, 100 }, { 50, 50 }, { 33.3, 99.9 }, { 2.5, 75 } };
@@ -810,6 +854,7 @@ int main(void)
 	snprintf(bindir, sizeof bindir, "%s", bin && *bin ? bin : "bin");
 	test_masks();
 	test_minmax();
+	test_extrema_meta();
 	test_rsel();
 	/* before any OpenCL: it sets TOMOGAN_SPOOL and TMPDIR with setenv,
 	 * which must not race PoCL's worker threads reading the environment

@@ -436,6 +436,80 @@ static void library_cases(void)
 }
 
 /* The real tooth.h5 in both orders, plain and corrected. */
+/* tg_h5_slice_raw on raw.h5 and raw_ub.h5 (make_h5_fixtures.py mapped()):
+ * the layouts it must place (contiguous, chunks of one slice, a 2-D
+ * dataset, after a user block) give offsets whose bytes are the slices
+ * tg_h5_read_slice reads; the others (compressed, big-endian, chunks
+ * never written, an axis other than 0) are refused. */
+static void raw_cases(void)
+{
+	static const struct {
+		const char *file, *dset;
+		int axis, want;
+	} rc[] = {
+		{ "raw.h5", "/contig", 0, 1 },   { "raw.h5", "/chunked", 0, 1 },
+		{ "raw.h5", "/img", 0, 1 },      { "raw_ub.h5", "/contig", 0, 1 },
+		{ "raw.h5", "/deflate", 0, 0 },  { "raw.h5", "/big", 0, 0 },
+		{ "raw.h5", "/contig", 1, 0 },   { "raw.h5", "/contig", 2, 0 },
+	};
+	for (size_t i = 0; i < sizeof rc / sizeof rc[0]; i++) {
+		char path[1200];
+		snprintf(path, sizeof path, "%s/h5/%s", fixtures, rc[i].file);
+		tg_h5_file *f;
+		tg_h5_dset *d;
+		uint64_t n, rows, cols;
+		if (!check(tg_h5_open(&f, path) == TG_H5_OK && tg_h5_dset_open(f, rc[i].dset, &d) == TG_H5_OK,
+		           "raw: open %s:%s", rc[i].file, rc[i].dset)) {
+			tg_h5_close(f);
+			continue;
+		}
+		int ok = slicer(d, rc[i].axis, 0, &n, &rows, &cols, NULL) == TG_H5_OK;
+		size_t bytes = (size_t)(rows * cols) * sizeof(float);
+		float *a = malloc(bytes), *b = malloc(bytes);
+		FILE *fp = fopen(path, "rb");
+		int placed = 0, same = 1;
+		for (uint64_t k = 0; ok && a && b && fp && k < n; k++) {
+			uint64_t off = 0;
+			int r = tg_h5_slice_raw(d, k, &off);
+			placed += r;
+			if (r)
+				same = same && fseek(fp, (long)off, SEEK_SET) == 0 &&
+				       fread(a, 1, bytes, fp) == bytes &&
+				       tg_h5_read_slice(d, k, TS_F32, b) == TG_H5_OK && memcmp(a, b, bytes) == 0;
+		}
+		uint64_t off;
+		if (rc[i].want)
+			check(ok && placed == (int)n && same && !tg_h5_slice_raw(d, n, &off),
+			      "raw: %s:%s axis %d: all %d slices placed, their bytes as read (%d placed)",
+			      rc[i].file, rc[i].dset, rc[i].axis, (int)n, placed);
+		else
+			check(ok && placed == 0, "raw: %s:%s axis %d: refused (%d placed)", rc[i].file,
+			      rc[i].dset, rc[i].axis, placed);
+		if (fp)
+			fclose(fp);
+		free(a);
+		free(b);
+		tg_h5_dset_close(d);
+		tg_h5_close(f);
+	}
+	/* chunks of one slice, two of four never written: only those written */
+	char path[1200];
+	snprintf(path, sizeof path, "%s/h5/raw.h5", fixtures);
+	tg_h5_file *f;
+	tg_h5_dset *d;
+	uint64_t n, rows, cols, off;
+	if (tg_h5_open(&f, path) == TG_H5_OK && tg_h5_dset_open(f, "/partial", &d) == TG_H5_OK) {
+		int ok = slicer(d, 0, 0, &n, &rows, &cols, NULL) == TG_H5_OK;
+		check(ok && n == 4 && tg_h5_slice_raw(d, 0, &off) && !tg_h5_slice_raw(d, 1, &off) &&
+		      tg_h5_slice_raw(d, 2, &off) && !tg_h5_slice_raw(d, 3, &off),
+		      "raw: chunks never written are not placed");
+		tg_h5_dset_close(d);
+	} else {
+		check(0, "raw: open raw.h5:/partial");
+	}
+	tg_h5_close(f);
+}
+
 static void tooth_cases(void)
 {
 	struct stat st;
@@ -549,6 +623,7 @@ int main(void)
 	snprintf(tooth, sizeof tooth, "%s/data/tooth.h5", shared ? shared : "");
 
 	library_cases();
+	raw_cases();
 	cli_cases();
 	theta_cases();
 	metadata_cases();
