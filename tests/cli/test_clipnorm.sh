@@ -250,6 +250,11 @@ else
 	h5slice "$SHARED/data/tooth.h5" >"$TMP/tooth.tns" 2>/dev/null
 	cat "$TMP/tooth.tns" | clipnorm -q --stats-out "$TMP/t1.txt" >/dev/null &&
 		near "tooth.h5 projections (f32, piped), default rule" "$TMP/t1.txt" 3934.45 33840.3
+	# the same bounds from the extrema h5slice maps out of the file (and
+	# every frame checked against them)
+	h5slice -q --extrema "$SHARED/data/tooth.h5" | TMPDIR="$TMP/nowhere" clipnorm -q --stats-out "$TMP/t3.txt" >/dev/null 2>"$TMP/err" &&
+		cmp -s "$TMP/t1.txt" "$TMP/t3.txt" && pass "tooth.h5 with --extrema: the same statistics file, one pass" ||
+		fail "tooth.h5 with --extrema: the same statistics file, one pass" "$(head -c 200 "$TMP/err")"
 	clipnorm -q --pixels --lower 0.5 --upper 99.5 --stats-out "$TMP/t2.txt" "$TMP/tooth.tns" >/dev/null &&
 		near "tooth.h5 projections, --pixels P0.5 and P99.5 (exact radix selection)" "$TMP/t2.txt" 5145.6975 29994.25
 fi
