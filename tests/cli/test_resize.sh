@@ -145,4 +145,14 @@ else
 	fail "reads standard input" "failed"
 fi
 
+# the per-frame extrema of h5slice --extrema describe the input frames:
+# the output leaves them out (and keeps the other keys)
+h5slice --extrema "$FIXTURES/h5/raw.h5:/contig" | resize 4 >"$TMP/x.tns"
+tsinfo "$TMP/x.tns" >"$TMP/info" 2>&1
+if ! grep -q '^  extrema\.' "$TMP/info" && grep -q '^  dataset = /contig$' "$TMP/info"; then
+	pass "the input's extrema left out, other metadata kept"
+else
+	fail "the input's extrema left out, other metadata kept" "$(grep -e extrema -e dataset "$TMP/info")"
+fi
+
 finish

@@ -71,6 +71,9 @@ if [ "$rows" -eq 51 ] && [ -n "$vsr" ] &&
 else
 	fail "log" "$rows rows, best PSNR '$best' vs imgcmp '$vsr'"
 fi
+h5slice --extrema "$FIXTURES/h5/raw.h5:/contig" | srcnn apply --upscale 2 "$T/m.ckpt" >"$T/x.tns" &&
+	tsinfo "$T/x.tns" >"$T/info" 2>&1 && ! grep -q '^  extrema\.' "$T/info" &&
+	pass "apply leaves the input's extrema out" || fail "apply leaves the input's extrema out" "$(grep extrema "$T/info")"
 srcnn apply --upscale 2 --tile 16 "$T/m.ckpt" "$T/lr.tns" >"$T/sr16.tns"
 p=$(imgcmp --json "$T/sr.tns" "$T/sr16.tns" | sed -n 's/.*"psnr_mse": "\{0,1\}\([0-9.inf]*\).*/\1/p')
 if [ "$p" = inf ] || awk -v a="$p" 'BEGIN { exit !(a > 120) }'; then
