@@ -560,23 +560,11 @@ static void piece_minmax(void *ctx, const void *piece, size_t offset, size_t len
 {
 	(void)offset;
 	struct piece_minmax *pm = ctx;
-	size_t es = ts_dtype_size(pm->dtype), n = len / es;
-	float tmp[1024];
-	for (size_t i = 0; i < n;) {
-		size_t k = n - i;
-		const float *v = (const float *)piece + i;
-		if (pm->dtype != TS_F32) {
-			k = k < 1024 ? k : 1024;
-			ts_convert_to_f32(pm->dtype, (const char *)piece + i * es, tmp, k);
-			v = tmp;
-		}
-		float a, b;
-		if (tg_clip_minmax(v, k, &a, &b)) {
-			pm->mn = pm->any && pm->mn < a ? pm->mn : a;
-			pm->mx = pm->any && pm->mx > b ? pm->mx : b;
-			pm->any = 1;
-		}
-		i += k;
+	float a, b;
+	if (tg_clip_minmax_typed(pm->dtype, piece, len / ts_dtype_size(pm->dtype), &a, &b)) {
+		pm->mn = pm->any && pm->mn < a ? pm->mn : a;
+		pm->mx = pm->any && pm->mx > b ? pm->mx : b;
+		pm->any = 1;
 	}
 }
 
@@ -701,12 +689,11 @@ int main(int argc, char **argv)
 		output_header(&oh, ih, &o, lo, hi);
 		ts_writer *w = tg_writer_open(&out, &oh, o.zstd);
 		uint64_t nf = map_frames(&src, ih, dev, w, lo, hi);
-		if (src.xmin && nf != src.nx)
-			tg_die(TG_EX_DATAERR, "%s: %llu frames, the header's extrema list %zu", src.name,
-			       (unsigned long long)nf, src.nx);
-		if (!o.fixed && nf != frames)
-			tg_die(TG_EX_DATAERR, "%s: %llu frames on the last pass, %llu on the first: "
-			       "the input changed", src.name, (unsigned long long)nf, (unsigned long long)frames);
+		if (!o.fixed && nf != frames)   /* frames: the extrema's count where they gave the bounds */
+			tg_die(TG_EX_DATAERR, src.xmin ? "%s: %llu frames, the header's extrema list %llu"
+			                               : "%s: %llu frames on the last pass, %llu on the first: "
+			                                 "the input changed",
+			       src.name, (unsigned long long)nf, (unsigned long long)frames);
 		tg_writer_close(w, &out);
 		tg_clip_dev_free(dev);
 		ts_header_free(&oh);

@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -529,11 +528,7 @@ static int extrema_mapped(const options *o, const source *s, ts_dtype type, floa
 		pthread_t th;
 		for (int t = 0; t < 2; t++)
 			m[t] = (struct extrema_map){ base, off, px, s->count, mn, mx, t, 2 };
-		sigset_t all, old;   /* signals stay with the main thread */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		int two = pthread_create(&th, NULL, extrema_map_run, &m[1]) == 0;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		int two = tg_thread_create(&th, extrema_map_run, &m[1]) == 0;
 		if (!two)
 			m[0].parts = 1;
 		extrema_map_run(&m[0]);
@@ -560,18 +555,13 @@ static void add_extrema(const options *o, const source *s, const tg_h5_flatfield
 	float *mx = tg_malloc((size_t)s->count * sizeof *mx);
 	if (!extrema_mapped(o, s, type, mn, mx)) {
 		void *frame = tg_malloc(px * ts_dtype_size(type));
-		float *f32 = type == TS_F32 ? frame : tg_malloc(px * sizeof *f32);
 		for (long long i = 0; i < s->count; i++) {
 			read_frame(o, s, ff, type, i, raw, frame);
-			if (type != TS_F32)
-				ts_convert_to_f32(type, frame, f32, px);
-			if (!tg_clip_minmax(f32, px, &mn[i], &mx[i]))
+			if (!tg_clip_minmax_typed(type, frame, px, &mn[i], &mx[i]))
 				mn[i] = mx[i] = NAN;
 			tg_progress("extrema: slice %lld of %lld", i + 1, s->count);
 		}
 		tg_progress_done();
-		if (f32 != frame)
-			free(f32);
 		free(frame);
 	}
 	if (tg_extrema_set(&h->meta, mn, mx, (size_t)s->count))

@@ -384,6 +384,16 @@ volatile sig_atomic_t *tg_catch_stop(void)
 	return &stop_signal;
 }
 
+int tg_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
+}
+
 int tg_tmpfile(char *dir, size_t dirlen)
 {
 	const char *d = getenv("TMPDIR");

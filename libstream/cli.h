@@ -5,6 +5,7 @@
 #ifndef TOMOGAN_CLI_H
 #define TOMOGAN_CLI_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdnoreturn.h>
 
@@ -95,6 +96,11 @@ volatile sig_atomic_t *tg_catch_stop(void);
  * descriptor is closed, whatever way the program ends.  The folder used is
  * copied into dir (for messages).  Returns the descriptor, or -1 with errno. */
 int tg_tmpfile(char *dir, size_t dirlen);
+
+/* pthread_create for a worker thread that starts with every signal
+ * blocked, so that signals (tg_catch_stop's above all) reach the
+ * program's own thread; 0 or pthread_create's error. */
+int tg_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Monotonic seconds. */
 double tg_now(void);

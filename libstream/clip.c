@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +148,28 @@ int tg_clip_minmax(const float *x, size_t n, float *mn, float *mx)
 	for (int l = 1; l < LANES; l++) {
 		a = lo[l] < a ? lo[l] : a;
 		b = hi[l] > b ? hi[l] : b;
+	}
+	if (!(a <= b))
+		return 0;
+	*mn = a;
+	*mx = b;
+	return 1;
+}
+
+int tg_clip_minmax_typed(ts_dtype t, const void *x, size_t n, float *mn, float *mx)
+{
+	if (t == TS_F32)
+		return tg_clip_minmax(x, n, mn, mx);
+	size_t es = ts_dtype_size(t);
+	float tmp[1024], a = INFINITY, b = -INFINITY;
+	for (size_t i = 0; i < n; i += 1024) {
+		size_t k = n - i < 1024 ? n - i : 1024;
+		float ra, rb;
+		ts_convert_to_f32(t, (const char *)x + i * es, tmp, k);
+		if (tg_clip_minmax(tmp, k, &ra, &rb)) {
+			a = ra < a ? ra : a;
+			b = rb > b ? rb : b;
+		}
 	}
 	if (!(a <= b))
 		return 0;
@@ -729,14 +750,9 @@ int tg_spool_open(tg_spool *s, size_t size)
 		pthread_mutex_init(&io->mu, NULL);
 		pthread_cond_init(&io->cv, NULL);
 		s->io = io;
-		/* signals stay with the caller's thread: the threads start with them blocked */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
 		while (io->nthreads < TG_SPOOL_THREADS &&
-		       (e = pthread_create(&io->thread[io->nthreads], NULL, spool_thread, s)) == 0)
+		       (e = tg_thread_create(&io->thread[io->nthreads], spool_thread, s)) == 0)
 			io->nthreads++;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (io->nthreads > 0) {
 			e = 0;
 		} else {

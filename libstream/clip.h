@@ -48,6 +48,9 @@ void tg_clip_mask_free(tg_clip_mask *m);
  * Returns 1, or 0 when there was no value but NaN (then *mn and *mx are
  * untouched). */
 int tg_clip_minmax(const float *x, size_t n, float *mn, float *mx);
+/* The same over n values of type t (converted to float as
+ * ts_convert_to_f32 does, a block at a time on the stack). */
+int tg_clip_minmax_typed(ts_dtype t, const void *x, size_t n, float *mn, float *mx);
 /* The same over the masked pixels of planes of m->h x m->w values
  * (n a multiple of h*w: every plane of a C x H x W frame is masked alike). */
 int tg_clip_minmax_masked(const float *x, size_t n, const tg_clip_mask *m,

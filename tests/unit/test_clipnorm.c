@@ -250,6 +250,36 @@ static void test_minmax(void)
 	tg_clip_mask_free(&m);
 	free(v);
 	free(x);
+
+	/* typed: u16 and i16 over lengths that end inside, at and past a block
+	 * of 1024, and f16 with NaN, against a plain loop over the converted
+	 * values (exact) */
+	static const size_t lens[] = { 1, 1023, 1024, 1025, 3000 };
+	uint16_t *u = malloc(3000 * sizeof *u);
+	float *f = malloc(3000 * sizeof *f);
+	int tok = 1;
+	for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+		size_t len = lens[li];
+		static const ts_dtype types[] = { TS_U16, TS_I16, TS_F16 };
+		for (int ti = 0; ti < 3; ti++) {
+			for (size_t i = 0; i < len; i++)
+				u[i] = (uint16_t)(rnd() & 0xffff);
+			if (types[ti] == TS_F16)
+				for (size_t i = 0; i < len; i++)   /* finite halves, every 7th NaN */
+					u[i] = i % 7 == 3 ? 0x7e00 : (uint16_t)(u[i] & 0xbbff);
+			ts_convert_to_f32(types[ti], u, f, len);
+			float lo2 = INFINITY, hi2 = -INFINITY, ta = 7, tb = 7;
+			for (size_t i = 0; i < len; i++) {
+				lo2 = f[i] < lo2 ? f[i] : lo2;
+				hi2 = f[i] > hi2 ? f[i] : hi2;
+			}
+			int any = tg_clip_minmax_typed(types[ti], u, len, &ta, &tb);
+			tok &= lo2 <= hi2 ? any == 1 && ta == lo2 && tb == hi2 : any == 0 && ta == 7;
+		}
+	}
+	check(tok, "minmax typed: u16, i16 and f16 (with NaN) over 1 to 3000 values equal a plain loop");
+	free(u);
+	free(f);
 }
 
 /* ---- radix selection ---- */
