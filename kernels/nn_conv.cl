@@ -864,8 +864,10 @@ __kernel void conv_c1_flat_forward(__global float *y, ulong yo, __global const f
 		return;
 	int nob = (OC + 15) / 16;
 	int n = z / nob, oc0 = (z - n * nob) * 16;
-	int16 col = ((int16)(i0) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)) %
-	            (int16)(W);
+	/* the lanes' columns: one division (a remainder per lane took 16
+	 * divisions, 17% of the kernel's perf samples) */
+	int16 col = (int16)(i0 % W) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	col = W >= 16 ? select(col, col - (int16)(W), col >= (int16)(W)) : col % (int16)(W);
 	__global const float *plane = x + xo + (size_t)n * XP;
 	C1_EACH(C1_INIT)
 	for (int kh = 0; kh < KH; kh++) {
@@ -2179,17 +2181,16 @@ __kernel void conv_c1_weight_cl(__global float *part, ulong po, __global float *
 
 /* y [B, NC, OH, OW] = act(w * x (+ b if has_b)) for a stride-1 conv with
  * one input channel and NC = 64 output channels (conv_c1_weight_cl's
- * convs) or 32 (the data gradient of SRCNN's 5x5 32->1), from x in
+ * convs), or 32 with narrow vectors only (the data gradient of SRCNN's
+ * 5x5 32->1; with 16-wide vectors conv_c1_flat_forward takes it, see
+ * c1_last_forward_fits in nn/conv.c), from x in
  * zero-padded planes xq [B, Hq, Wq] (or x itself without padding) and
  * the weights by tap, wt [KK, NC] (taps_major): a work-item takes
  * conv_c1_weight_cl's units of R output rows, [U*p/NP, U*(p+1)/NP), and
  * computes a unit's outputs channels last into its scratch [R*OW + CL_T,
  * NC] in blocks of CL_T pixels (across row ends): per tap, the NC
  * weights as NC/16 vectors and the block's CL_T input pixels as
- * broadcasts feed NC/16*CL_T FMAs, every lane useful
- * (conv_c1_flat_forward spends 17 loads on 16 FMAs: the 5x5 data
- * gradient at 128 x 33^2 took 3.3-3.9 ms there against 2.7-3.5 here,
- * bench_conv, TOMOGAN_CL_TIMING=1, four runs each, alternating).  Pixels
+ * broadcasts feed NC/16*CL_T FMAs, every lane useful.  Pixels
  * past the unit in a last block repeat its last pixel and are not copied
  * out.  Then the unit goes to y by 16x16 tiles transposed as in
  * conv_c1_weight_cl, a last partial tile by scalars.  Each output is the
@@ -2246,37 +2247,20 @@ __kernel void conv_c1_last_forward(__global float *y, ulong yo, __global const f
 #define CLF_INIT(j) CLF_INIT_V(j, 0) CLF_INIT_V(j, 1) CLF_INIT_V(j, 2) CLF_INIT_V(j, 3)
 			CL_EACH_T(CLF_INIT)
 			__global const float *wk = wt + wo;
-			if (NC == 64) {
-				for (int kh = 0; kh < KH; kh++)
-					for (int kw = 0; kw < KW; kw++, wk += 64) {
-						int off = kh * Wq + kw;
-						float16 d0 = vload16(0, wk), d1 = vload16(1, wk),
-						        d2 = vload16(2, wk), d3 = vload16(3, wk);
+			for (int kh = 0; kh < KH; kh++)
+				for (int kw = 0; kw < KW; kw++, wk += 64) {
+					int off = kh * Wq + kw;
+					float16 d0 = vload16(0, wk), d1 = vload16(1, wk),
+					        d2 = vload16(2, wk), d3 = vload16(3, wk);
 #define CLF_FMA(j)                                                                        \
 	{                                                                                 \
 		float16 v_ = (float16)(xp##j[off]);                                       \
 		a##j##0 = fma(v_, d0, a##j##0), a##j##1 = fma(v_, d1, a##j##1);           \
 		a##j##2 = fma(v_, d2, a##j##2), a##j##3 = fma(v_, d3, a##j##3);           \
 	}
-						CL_EACH_T(CLF_FMA)
-					}
-			} else {
-				/* 32 channels: 2 weight vectors, 2*CL_T FMAs a tap */
-				for (int kh = 0; kh < KH; kh++)
-					for (int kw = 0; kw < KW; kw++, wk += 32) {
-						int off = kh * Wq + kw;
-						float16 d0 = vload16(0, wk), d1 = vload16(1, wk);
-#define CLF_FMA2(j)                                                                       \
-	{                                                                                 \
-		float16 v_ = (float16)(xp##j[off]);                                       \
-		a##j##0 = fma(v_, d0, a##j##0), a##j##1 = fma(v_, d1, a##j##1);           \
-	}
-						CL_EACH_T(CLF_FMA2)
-					}
-			}
-#define CLF_STORE_V(j, v)                                                                 \
-	if (16 * v < NC)                                                                  \
-		vstore16(act16(a##j##v, act, slope), v, s + (size_t)(q + j) * NC);
+					CL_EACH_T(CLF_FMA)
+				}
+#define CLF_STORE_V(j, v) vstore16(act16(a##j##v, act, slope), v, s + (size_t)(q + j) * NC);
 #define CLF_STORE(j) CLF_STORE_V(j, 0) CLF_STORE_V(j, 1) CLF_STORE_V(j, 2) CLF_STORE_V(j, 3)
 			CL_EACH_T(CLF_STORE)
 		}

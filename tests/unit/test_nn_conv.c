@@ -542,9 +542,10 @@ static const conv_case cases[] = {
 	{ "conv2d 5x5 p(3,5) direct, one output channel, channels last, no bias", 1, 32, 6, 20, 1, 5,
 	  5, 1, 1, 3, 5, 0, 0, 0, 0, 0 },
 	/* 32 output channels, kernels of 5 or wider: the forward by
-	 * conv_c1_last_forward with two weight vectors a tap (a 33x33 plane;
-	 * units of 23 and 17 rows of 50, no bias); the data gradients of the
-	 * one-output-channel cases above take it too */
+	 * conv_c1_flat_forward (16-wide vectors) or, with vec_narrow below,
+	 * by conv_c1_last_forward's narrow loops (a 33x33 plane; units of 23
+	 * and 17 rows of 50, no bias); the data gradients of the
+	 * one-output-channel cases above take them too */
 	{ "conv2d 5x5 p2 direct, 32 channels last", 3, 1, 33, 33, 32, 5, 5, 1, 1, 2, 2, 0, 0, 1, 0,
 	  1 },
 	{ "conv2d 7x5 p(3,2) direct, 32 channels last, units of rows, no bias", 2, 1, 40, 50, 32, 7,
