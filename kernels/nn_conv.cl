@@ -156,8 +156,7 @@ __kernel void bias_act(__global float *y, ulong yo, __global const float *b, ulo
 /* A prefetch hint: the compiler's where it has one (PoCL's clang turns
  * it into prefetcht0), else OpenCL's prefetch.  OT_HINT_L2 asks for the
  * line in L2 only (prefetcht1): in the kernels that stream planes from
- * memory while they compute, and where one hint asks for more than L1
- * holds (conv_oc1_strips_5x5 asks for the next unit's band, 63 KB).  On
+ * memory while they compute.  On
  * an AMD EPYC VM, two threads running conv_oc1_weight64_3x3's loop over
  * 128 MiB with prefetcht0 4 KiB ahead read 11-13 GB/s, no faster than
  * without hints, and 22 GB/s with prefetcht1 (a C test; a plain read ran
@@ -3541,39 +3540,41 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
 
 /* y [B, 1, H, W] = w * x (+ b[0] if has_b) for a stride-1 5x5 conv with
  * padding 2 on both axes (so OH == H, OW == W) and one output channel,
- * x [B, C, H, W], w [1, C, 5, 5], on rows of 16 or more (SRCNN's 5x5
- * 32->1 at 33x33).  A unit is STR_R output rows of one image; a
- * work-item takes units [U*p/NP, U*(p+1)/NP) of the U = B *
- * ceil(H/STR_R).  For a unit it first copies the input rows the unit
- * reaches, STR_R + 4 of each channel, into its scratch, zero-padded (2
- * zero columns before a row and 2 after, rows above and below the image
- * zero), rows of Wp floats.  Then per strip of 16 output columns and
- * per input channel, STR_CORE: per kernel column kw, the 5 taps' weights
- * as broadcasts and the STR_R + 4 windows of 16 inputs, each window
- * multiplied into the up to 5 output rows it reaches, one accumulator a
- * row: 5 loads and 5 broadcasts for 25 FMAs a row, no masks.  Where 8 or
- * fewer columns are left, the last strip has 8 columns at W - 8 (vectors
- * of 8, half the cost), else it starts at W - 16 and overlaps the one
- * before, whose columns it rewrites with the same values: 33 of 40 lanes
- * useful on 33-wide rows (a third strip of 16 took 2.8-3.1 ms against
- * 2.6-2.8, four runs alternating).  While its first strip computes, it
- * asks for the next unit's rows (into L2, OT_HINT_L2).
+ * x [B, C, H, W], w [1, C, 5, 5], on rows of 16 to 63 (SRCNN's 5x5 32->1
+ * at 33x33).  A unit is STR_R output rows of one image; a work-item
+ * takes units [U*p/NP, U*(p+1)/NP) of the U = B * ceil(H/STR_R).  Its
+ * scratch holds one channel's STR_R + 4 input rows, zero-padded (2 zero
+ * columns before a row and 2 after, rows above and below the image
+ * zero), rows of Wp floats, and after them the unit's sums, STR_R
+ * vectors of 16 per strip.  Per input channel it copies that channel's
+ * rows into the scratch (the zeros stay from the unit's start), then per
+ * strip of 16 output columns loads the strip's sums, runs STR_CORE: per
+ * kernel column kw, the 5 taps' weights as broadcasts and the STR_R + 4
+ * windows of 16 inputs, each window multiplied into the up to 5 output
+ * rows it reaches, one accumulator a row: 5 loads and 5 broadcasts for
+ * 25 FMAs a row, no masks; and stores the sums back.  Rows and sums, 3
+ * KB at 33 columns, stay in the L1 cache: copying a unit's rows of all
+ * channels first and then running each strip over the channels (92 KB of
+ * scratch, in L2) took 2.30 ms (median) against 2.03 for SRCNN's layer
+ * at 128 x 33^2, and 2.03 against 1.83 by the lower quartile (bench_conv,
+ * TOMOGAN_CL_TIMING=1, ten runs alternating, AMD EPYC; with no copy at
+ * all, wrong sums, 1.5).  Where 8 or fewer columns are left, the last
+ * strip has 8 columns at W - 8 (vectors of 8, half the cost), else it
+ * starts at W - 16 and overlaps the one before, whose columns it
+ * rewrites with the same values: 33 of 40 lanes useful on 33-wide rows
+ * (a third strip of 16 took 2.8-3.1 ms against 2.6-2.8, four runs
+ * alternating).  While a channel computes, it asks for the rows of the
+ * channel two on (at the unit's last two channels, the next unit's
+ * first two) into L2 (OT_HINT_L2; without hints the layer took 3.1 ms
+ * against 2.6, and four channels ahead or into L1 gained nothing).
  * Each output is the bias, then per channel the taps by kernel column,
- * then by kernel row.  Measured (bench_conv, TOMOGAN_CL_TIMING=1, three
- * runs alternating ctx->strips5 1 and 0 in one build): at 128 x 33^2
- * 2.4-2.6 ms against 2.7-3.8 by conv_oc1_last_forward; the compute alone
- * took 1.5-1.6 ms (the copy once per work-item), the copy from cached
- * input 0.5 more, and without the hint the copy from memory took 1.9.
- * The windows read straight from x by masked loads, with no copy, took
- * the same time (2.2-3.4 against 2.5-3.4 ms, seven runs alternating).
- * At 4 x 256^2 it took 3.9-4.6 ms against 3.2-3.6 by conv_oc1_tile_5x5
- * (the copy of 33.5 MB), so wide rows keep that.  The same scheme for
- * the layer's data gradient (a 5x5 1->32 conv of dy, the output
- * channels one after another on the same scratch rows) took the time of
- * conv_c1_last_forward at 33x33 (1.8-2.0 against 1.8-2.0 ms) and of
- * conv_c1_forward at 256^2 (2.3-2.7 against 2.5-2.6), and was dropped.
- * scr holds NP areas of C * (STR_R + 4) * Wp floats at so, Wp a multiple
- * of 16 and at least W + 4.  Dimension 0 over NP. */
+ * then by kernel row.  At 4 x 256^2 conv_oc1_tile_5x5 takes the layer
+ * (this scheme with a unit's copy of 33.5 MB took 3.9-4.6 ms against
+ * 3.2-3.6), and conv_c1_flat_forward its data gradient at 33x33 (the
+ * same scheme on dy, the output channels one after another on the same
+ * rows, took the time of the kernel then in use).  scr holds NP areas of
+ * STRIPS_AREA floats (nn/conv.c) at so, Wp a multiple of 16 and at least
+ * W + 4.  Dimension 0 over NP. */
 #define STR_K 5
 #define STR_R 11
 #define STR_CORE(acc, sp, Wp, wp, VT, VLOAD)                                             \
@@ -3589,50 +3590,34 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
 					acc[t - kh] = fma(wv[kh], v_, acc[t - kh]);       \
 		}                                                                         \
 	}
-/* The strip at column c0 in vectors VT (float16 or float8, with their
- * loads and stores): its STR_R accumulators, the channels, the rows
- * stored. */
+/* The strip at column c0 (k-th) in vectors VT (float16 or float8, with
+ * their loads and stores): its STR_R sums from ya, the channel's taps,
+ * the sums back. */
 #define STR_STRIP(VT, VLOAD, VSTORE)                                                      \
 	{                                                                                 \
+		__global float *ys = ya + (size_t)k * STR_R * 16;                         \
 		VT acc[STR_R];                                                            \
-		_Pragma("unroll") for (int i = 0; i < STR_R; i++) acc[i] = (VT)(bias);    \
-		for (int c = 0; c < C; c++) {                                             \
-			__global const float *sp = s + (size_t)c * band + c0;             \
-			__global const float *wp = w + wo + (size_t)c * STR_K * STR_K;    \
-			if (c0 == 0)                                                      \
-				for (int j = 0; j < span; j += 16)                        \
-					OT_HINT_L2(pf + (size_t)c * P + j);               \
-			STR_CORE(acc, sp, Wp, wp, VT, VLOAD)                              \
-		}                                                                         \
+		_Pragma("unroll") for (int i = 0; i < STR_R; i++) acc[i] =                \
+			VLOAD(0, ys + 16 * i);                                            \
+		STR_CORE(acc, s + c0, Wp, wp, VT, VLOAD)                                  \
 		_Pragma("unroll") for (int i = 0; i < STR_R; i++)                        \
-			if (oh0 + i < H)                                                  \
-				VSTORE(acc[i], 0, yn + (size_t)i * W + c0);               \
+			VSTORE(acc[i], 0, ys + 16 * i);                                   \
 	}
-
-/* The unit's rows of C channels of xn [C, H, W] into s [C, STR_R + 4, Wp]:
- * row t of channel c holds input row oh0 - 2 + t at columns 2.., zeros in
- * columns 0, 1, W + 2 and W + 3 (the columns past them are never read),
- * whole rows of zeros outside the image. */
-static void str_fill(__global float *s, __global const float *xn, int C, int H, int W, int Wp,
-                     int oh0)
+/* The rows [r0, r1) of a plane xp [H, W] into s [STR_R + 4, Wp] from row
+ * r0 - ih0 on, at column 2: whole vectors, the last one ending at the
+ * row's end (W >= 16). */
+static void str_rows(__global float *s, __global const float *xp, int W, int Wp, int ih0,
+                     int r0, int r1)
 {
-	for (int c = 0; c < C; c++)
-		for (int t = 0; t < STR_R + STR_K - 1; t++) {
-			int ih = oh0 - 2 + t;
-			__global float *sr = s + ((size_t)c * (STR_R + STR_K - 1) + t) * Wp;
-			if (ih < 0 || ih >= H) {
-				for (int j = 0; j < Wp; j += 16)
-					vstore16((float16)(0.0f), 0, sr + j);
-				continue;
-			}
-			__global const float *xr = xn + ((size_t)c * H + ih) * W;
-			int j = 0;
-			for (; j + 16 <= W; j += 16)
-				vstore16(vload16(0, xr + j), 0, sr + 2 + j);
-			for (; j < W; j++)
-				sr[2 + j] = xr[j];
-			sr[0] = sr[1] = sr[W + 2] = sr[W + 3] = 0.0f;
-		}
+	__global const float *xr = xp + (size_t)r0 * W;
+	__global float *sr = s + (size_t)(r0 - ih0) * Wp + 2;
+	for (int r = r0; r < r1; r++, xr += W, sr += Wp) {
+		int j = 0;
+		for (; j + 16 <= W; j += 16)
+			vstore16(vload16(0, xr + j), 0, sr + j);
+		if (j < W)
+			vstore16(vload16(0, xr + W - 16), 0, sr + W - 16);
+	}
 }
 
 __kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const float *x,
@@ -3644,28 +3629,53 @@ __kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const fl
 	int p = get_global_id(0);
 	if (p >= NP)
 		return;
-	int nb = (H + STR_R - 1) / STR_R, U = B * nb;
+	int nb = (H + STR_R - 1) / STR_R, U = B * nb, ns = (W + 15) / 16;
 	size_t band = (size_t)(STR_R + STR_K - 1) * Wp, P = (size_t)H * W;
-	__global float *s = scr + so + (size_t)p * C * band;
+	__global float *s = scr + so + (size_t)p * ((band + (size_t)ns * STR_R * 16 + 15) / 16 * 16);
+	__global float *ya = s + band;
 	float bias = has_b ? b[bo] : 0.0f;
 	int u1 = (int)((long)U * (p + 1) / NP);
 	for (int u = (int)((long)U * p / NP); u < u1; u++) {
-		int n = u / nb, oh0 = (u - n * nb) * STR_R;
-		str_fill(s, x + xo + (size_t)n * C * P, C, H, W, Wp, oh0);
+		int n = u / nb, oh0 = (u - n * nb) * STR_R, ih0 = oh0 - 2;
+		int r0 = max(ih0, 0), r1 = min(ih0 + STR_R + STR_K - 1, H);
+		__global const float *xn = x + xo + (size_t)n * C * P;
+		/* the next unit's rows, asked for during this one's last two
+		 * channels */
+		int nn = (u + 1) / nb, qh0 = ((u + 1) - nn * nb) * STR_R - 2;
+		int q0 = max(qh0, 0), q1 = min(qh0 + STR_R + STR_K - 1, H);
+		__global const float *xq = x + xo + (size_t)nn * C * P;
+		/* zeros that no channel's rows overwrite: rows outside the
+		 * image, columns 0, 1, W + 2 and W + 3 */
+		for (size_t j = 0; j < band; j += 16)
+			vstore16((float16)(0.0f), 0, s + j);
+		for (int i = 0; i < ns * STR_R; i++)
+			vstore16((float16)(bias), i, ya);
+		for (int c = 0; c < C; c++) {
+			str_rows(s, xn + (size_t)c * P, W, Wp, ih0, r0, r1);
+			__global const float *pf = c + 2 < C ? xn + ((size_t)(c + 2) * H + r0) * W
+			                                     : xq + ((size_t)(c + 2 - C) * H + q0) * W;
+			int span = c + 2 < C ? (r1 - r0) * W : u + 1 < u1 ? (q1 - q0) * W : 0;
+			for (int j = 0; j < span; j += 16)
+				OT_HINT_L2(pf + j);
+			__global const float *wp = w + wo + (size_t)c * STR_K * STR_K;
+			for (int st = 0, k = 0; st < W; st += 16, k++) {
+				int c0 = min(st, W - 16);
+				if (W - st <= 8 && st > 0) {
+					c0 = W - 8;
+					STR_STRIP(float8, vload8, vstore8)
+				} else {
+					STR_STRIP(float16, vload16, vstore16)
+				}
+			}
+		}
 		__global float *yn = y + yo + (size_t)n * P + (size_t)oh0 * W;
-		/* the next unit's input rows, asked for while this one computes */
-		int nn = (u + 1) / nb, ih0 = max(((u + 1) - nn * nb) * STR_R - 2, 0);
-		int span = u + 1 < u1 ? (min(ih0 + STR_R + STR_K - 1, H) - ih0) * W : 0;
-		__global const float *pf = x + xo + ((size_t)nn * C * H + ih0) * W;
-		/* strips of 16 columns, the last one of 8 where 8 or fewer are
-		 * left */
-		for (int st = 0; st < W; st += 16) {
-			int c0 = min(st, W - 16);
-			if (W - st <= 8 && st > 0) {
-				c0 = W - 8;
-				STR_STRIP(float8, vload8, vstore8)
-			} else {
-				STR_STRIP(float16, vload16, vstore16)
+		for (int st = 0, k = 0; st < W; st += 16, k++) {
+			__global const float *ys = ya + (size_t)k * STR_R * 16;
+			for (int i = 0; i < STR_R && oh0 + i < H; i++) {
+				if (W - st <= 8 && st > 0)
+					vstore8(vload8(0, ys + 16 * i), 0, yn + (size_t)i * W + W - 8);
+				else
+					vstore16(vload16(0, ys + 16 * i), 0, yn + (size_t)i * W + min(st, W - 16));
 			}
 		}
 	}

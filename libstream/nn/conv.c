@@ -1219,10 +1219,16 @@ static int strips5_fits(const nn_ctx *ctx, const nn_conv2d *g)
 	       g->PH == 2 && g->PW == 2 && g->W >= 16 && g->W < 64;
 }
 
-/* Output rows of a unit of that kernel (STR_R in nn_conv.cl), and the
- * most work-items it takes. */
+/* Output rows of a unit of that kernel (STR_R in nn_conv.cl), the most
+ * work-items it takes, and the floats of a work-item's area of scratch
+ * for rows of W floats in scratch rows of Wp: one channel's STRIPS_ROWS
+ * + 4 rows, then the unit's sums, STRIPS_ROWS vectors of 16 per strip of
+ * 16 columns. */
 #define STRIPS_ROWS 11
 #define STRIPS_PARTS 32
+#define STRIPS_AREA(W, Wp)                                                                \
+	(((STRIPS_ROWS + 4) * (size_t)(Wp) + ((size_t)(W) + 15) / 16 * STRIPS_ROWS * 16 + 15) / \
+	 16 * 16)
 
 /* y = conv(x) by conv_oc1_strips_5x5 (strips5_fits), the work-items'
  * areas in scratch. */
@@ -1233,7 +1239,7 @@ static int strips5_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 	size_t np = units < STRIPS_PARTS ? units : STRIPS_PARTS;
 	int Wp = (g->W + 4 + 15) / 16 * 16; /* a scratch row: the row and its padding */
 	cl_mem m;
-	int st = nn_scratch(ctx, np * g->C * (STRIPS_ROWS + 4) * (size_t)Wp, &m);
+	int st = nn_scratch(ctx, np * STRIPS_AREA(g->W, Wp), &m);
 	if (st != TG_CL_OK)
 		return st;
 	const int v[6] = { g->B, (int)np, g->C, g->H, g->W, Wp };
