@@ -1735,14 +1735,20 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	/* the unrolled kernels one part per image
 	 * (G 64->1 at 64 x 64^2: 4.5 -> 3.0 ms) */
 	size_t np = sq ? (size_t)g->B : parts(items, g->B);
+	/* the flat kernels take dy with (K-1)/2 zero rows above and below
+	 * each plane, after the parts */
+	int dyq = flat && !(g->KH == 3 && g->W == 64);
+	size_t qo = (np * nw + 15) / 16 * 16, KP = (size_t)(g->KH - 1) / 2;
 	cl_mem part;
-	int st = nn_scratch(ctx, np * nw, &part);
-	if (st != TG_CL_OK)
+	int st = nn_scratch(ctx, qo + (dyq ? (size_t)g->B * (g->H + 2 * KP) * g->W : 0), &part);
+	if (st != TG_CL_OK ||
+	    (dyq && (st = embed(ctx, nn_buf_of(part, qo), dy, g->B, 1, g->H, g->W,
+	                        g->H + 2 * (int)KP, g->W, 1, 1, -(int)KP, 0)) != TG_CL_OK))
 		return st;
 	nn_args a;
 	nn_args_begin(&a, k);
 	nn_arg_buf(&a, nn_buf_of(part, 0));
-	nn_arg_buf(&a, dy);
+	nn_arg_buf(&a, dyq ? nn_buf_of(part, qo) : dy);
 	nn_arg_buf(&a, x);
 	nn_arg_int(&a, g->B);
 	nn_arg_int(&a, (int)np);
