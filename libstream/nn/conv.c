@@ -1580,6 +1580,18 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 			return launch_forward(ctx, "conv_c1_phases_runs", y, x, nn_buf_of(wt, 0), b,
 			                      v, 13, slope, global);
 		}
+	} else if (flat && g->PH > 0) {
+		/* zero rows above and below each plane, so that only a
+		 * plane's first and last vectors take flat16's lane copy
+		 * (SRCNN's 5x5 data gradient at 128 x 33^2: 11 of 69) */
+		gp.H = g->OH + g->KH - 1;
+		gp.PH = 0;
+		if ((st = nn_scratch(ctx, (size_t)g->B * gp.H * g->W, &m)) != TG_CL_OK ||
+		    (st = embed(ctx, nn_buf_of(m, 0), x, g->B, 1, g->H, g->W, gp.H, g->W, 1, 1,
+		                -g->PH, 0)) != TG_CL_OK)
+			return st;
+		x = nn_buf_of(m, 0);
+		g = &gp;
 	} else if (!flat && g->SH == 1 && g->SW == 1 && (g->PH > 0 || g->PW > 0)) {
 		gp.H = g->OH + g->KH - 1;
 		gp.W = g->OW + g->KW - 1;
