@@ -153,6 +153,23 @@ __kernel void bias_act(__global float *y, ulong yo, __global const float *b, ulo
 		p[i] = act1(p[i] + v, act, slope);
 }
 
+/* A load and a store of 16 floats at any 4-byte alignment as one
+ * instruction: with clang through a vector type of 4-byte alignment
+ * (PoCL's vload16 and vstore16 of a global row came out as four 128-bit
+ * pieces: conv_oc1_strips_5x5 1.83 against 1.99 ms median with them,
+ * eight runs alternating; in T16_LOAD and T16_STORE, for SRCNN's 1x1
+ * 64->32 at 128 x 33^2 conv_pointwise_weight_cl 3.54 against 3.88 ms
+ * and the other kernels with tiles no slower, five runs), else vload16
+ * and vstore16. */
+#ifdef __clang__
+typedef float f16u __attribute__((ext_vector_type(16), aligned(4)));
+#define LD16U(p) (*(__global const f16u *)(p))
+#define ST16U(v, p) (*(__global f16u *)(p) = (v))
+#else
+#define LD16U(p) vload16(0, (p))
+#define ST16U(v, p) vstore16((v), 0, (p))
+#endif
+
 /* A prefetch hint: the compiler's where it has one (PoCL's clang turns
  * it into prefetcht0), else OpenCL's prefetch.  OT_HINT_L2 asks for the
  * line in L2 only (prefetcht1): in the kernels that stream planes from
@@ -2046,27 +2063,27 @@ __kernel void conv_c1_weight_planes(__global float *part, ulong po, __global con
 /* A 16x16 tile: rows r0..r15 loaded from p, p + st, ..., turned into its
  * columns in place (through t0..t15), or stored to p, p + st, ... */
 #define T16_LOAD(r, p, st)                                                                \
-	float16 r##0 = vload16(0, p), r##1 = vload16(0, (p) + (st)),                      \
-	        r##2 = vload16(0, (p) + 2 * (st)), r##3 = vload16(0, (p) + 3 * (st)),     \
-	        r##4 = vload16(0, (p) + 4 * (st)), r##5 = vload16(0, (p) + 5 * (st)),     \
-	        r##6 = vload16(0, (p) + 6 * (st)), r##7 = vload16(0, (p) + 7 * (st)),     \
-	        r##8 = vload16(0, (p) + 8 * (st)), r##9 = vload16(0, (p) + 9 * (st)),     \
-	        r##10 = vload16(0, (p) + 10 * (st)), r##11 = vload16(0, (p) + 11 * (st)), \
-	        r##12 = vload16(0, (p) + 12 * (st)), r##13 = vload16(0, (p) + 13 * (st)), \
-	        r##14 = vload16(0, (p) + 14 * (st)), r##15 = vload16(0, (p) + 15 * (st));
+	float16 r##0 = LD16U(p), r##1 = LD16U((p) + (st)),                                \
+	        r##2 = LD16U((p) + 2 * (st)), r##3 = LD16U((p) + 3 * (st)),     \
+	        r##4 = LD16U((p) + 4 * (st)), r##5 = LD16U((p) + 5 * (st)),     \
+	        r##6 = LD16U((p) + 6 * (st)), r##7 = LD16U((p) + 7 * (st)),     \
+	        r##8 = LD16U((p) + 8 * (st)), r##9 = LD16U((p) + 9 * (st)),     \
+	        r##10 = LD16U((p) + 10 * (st)), r##11 = LD16U((p) + 11 * (st)), \
+	        r##12 = LD16U((p) + 12 * (st)), r##13 = LD16U((p) + 13 * (st)), \
+	        r##14 = LD16U((p) + 14 * (st)), r##15 = LD16U((p) + 15 * (st));
 #define T16_TRANSPOSE(r, t)                                                               \
 	float16 t##0, t##1, t##2, t##3, t##4, t##5, t##6, t##7, t##8, t##9, t##10, t##11, \
 	        t##12, t##13, t##14, t##15;                                               \
 	CL_ROUND(r, t) CL_ROUND(t, r) CL_ROUND(r, t) CL_ROUND(t, r)
 #define T16_STORE(r, p, st)                                                               \
-	vstore16(r##0, 0, p), vstore16(r##1, 0, (p) + (st));                              \
-	vstore16(r##2, 0, (p) + 2 * (st)), vstore16(r##3, 0, (p) + 3 * (st));             \
-	vstore16(r##4, 0, (p) + 4 * (st)), vstore16(r##5, 0, (p) + 5 * (st));             \
-	vstore16(r##6, 0, (p) + 6 * (st)), vstore16(r##7, 0, (p) + 7 * (st));             \
-	vstore16(r##8, 0, (p) + 8 * (st)), vstore16(r##9, 0, (p) + 9 * (st));             \
-	vstore16(r##10, 0, (p) + 10 * (st)), vstore16(r##11, 0, (p) + 11 * (st));         \
-	vstore16(r##12, 0, (p) + 12 * (st)), vstore16(r##13, 0, (p) + 13 * (st));         \
-	vstore16(r##14, 0, (p) + 14 * (st)), vstore16(r##15, 0, (p) + 15 * (st));
+	ST16U(r##0, p), ST16U(r##1, (p) + (st));                              \
+	ST16U(r##2, (p) + 2 * (st)), ST16U(r##3, (p) + 3 * (st));             \
+	ST16U(r##4, (p) + 4 * (st)), ST16U(r##5, (p) + 5 * (st));             \
+	ST16U(r##6, (p) + 6 * (st)), ST16U(r##7, (p) + 7 * (st));             \
+	ST16U(r##8, (p) + 8 * (st)), ST16U(r##9, (p) + 9 * (st));             \
+	ST16U(r##10, (p) + 10 * (st)), ST16U(r##11, (p) + 11 * (st));         \
+	ST16U(r##12, (p) + 12 * (st)), ST16U(r##13, (p) + 13 * (st));         \
+	ST16U(r##14, (p) + 14 * (st)), ST16U(r##15, (p) + 15 * (st));
 /* out [NC, n] = sums [n, NC]: a channels-last work-item's sums in w's
  * layout. */
 static void sums_out(__global float *out, __global const float *sums, int n, int NC)
@@ -3619,9 +3636,9 @@ static void str_rows(__global float *s, __global const float *xp, int W, int Wp,
 	for (int r = r0; r < r1; r++, xr += W, sr += Wp) {
 		int j = 0;
 		for (; j + 16 <= W; j += 16)
-			vstore16(vload16(0, xr + j), 0, sr + j);
+			ST16U(LD16U(xr + j), sr + j);
 		if (j < W)
-			vstore16(vload16(0, xr + W - 16), 0, sr + W - 16);
+			ST16U(LD16U(xr + W - 16), sr + W - 16);
 	}
 }
 
