@@ -1454,12 +1454,13 @@ static int c1_last_fits(const nn_ctx *ctx, const nn_conv2d *g)
  * narrower than 64 (the data gradient of SRCNN's 5x5 32->1 layer at
  * 33x33; at 4 x 256^2 that layer's backward took 8.6-9.7 ms this way
  * against 5.0-7.5 by conv_c1_forward).  With 16-wide vectors
- * conv_c1_flat_forward takes that data gradient: at 128 x 33^2 1.54-1.71
- * (median) ms against 2.07 here, transposing and storing 17.8 MB from
- * the channels-last scratch a third of this kernel's perf samples
+ * conv_c1_flat_forward takes that data gradient: at 128 x 33^2 1.71 ms
+ * (median) against 2.07 here, transposing and storing 17.8 MB from the
+ * channels-last scratch a third of this kernel's perf samples
  * (bench_conv, TOMOGAN_CL_TIMING=1, six runs alternating; AMD EPYC with
- * AVX-512).  Its 16 accumulators of 16 lanes would not stay in the
- * registers of narrow vectors. */
+ * AVX-512), and 1.49 with the input in zero-row planes.  Its 16
+ * accumulators of 16 lanes would not stay in the registers of narrow
+ * vectors. */
 static int c1_last_forward_fits(const nn_ctx *ctx, const nn_conv2d *g)
 {
 	return c1_last_fits(ctx, g) ||
