@@ -2064,25 +2064,25 @@ __kernel void conv_c1_weight_planes(__global float *part, ulong po, __global con
  * columns in place (through t0..t15), or stored to p, p + st, ... */
 #define T16_LOAD(r, p, st)                                                                \
 	float16 r##0 = LD16U(p), r##1 = LD16U((p) + (st)),                                \
-	        r##2 = LD16U((p) + 2 * (st)), r##3 = LD16U((p) + 3 * (st)),     \
-	        r##4 = LD16U((p) + 4 * (st)), r##5 = LD16U((p) + 5 * (st)),     \
-	        r##6 = LD16U((p) + 6 * (st)), r##7 = LD16U((p) + 7 * (st)),     \
-	        r##8 = LD16U((p) + 8 * (st)), r##9 = LD16U((p) + 9 * (st)),     \
-	        r##10 = LD16U((p) + 10 * (st)), r##11 = LD16U((p) + 11 * (st)), \
-	        r##12 = LD16U((p) + 12 * (st)), r##13 = LD16U((p) + 13 * (st)), \
+	        r##2 = LD16U((p) + 2 * (st)), r##3 = LD16U((p) + 3 * (st)),               \
+	        r##4 = LD16U((p) + 4 * (st)), r##5 = LD16U((p) + 5 * (st)),               \
+	        r##6 = LD16U((p) + 6 * (st)), r##7 = LD16U((p) + 7 * (st)),               \
+	        r##8 = LD16U((p) + 8 * (st)), r##9 = LD16U((p) + 9 * (st)),               \
+	        r##10 = LD16U((p) + 10 * (st)), r##11 = LD16U((p) + 11 * (st)),           \
+	        r##12 = LD16U((p) + 12 * (st)), r##13 = LD16U((p) + 13 * (st)),           \
 	        r##14 = LD16U((p) + 14 * (st)), r##15 = LD16U((p) + 15 * (st));
 #define T16_TRANSPOSE(r, t)                                                               \
 	float16 t##0, t##1, t##2, t##3, t##4, t##5, t##6, t##7, t##8, t##9, t##10, t##11, \
 	        t##12, t##13, t##14, t##15;                                               \
 	CL_ROUND(r, t) CL_ROUND(t, r) CL_ROUND(r, t) CL_ROUND(t, r)
 #define T16_STORE(r, p, st)                                                               \
-	ST16U(r##0, p), ST16U(r##1, (p) + (st));                              \
-	ST16U(r##2, (p) + 2 * (st)), ST16U(r##3, (p) + 3 * (st));             \
-	ST16U(r##4, (p) + 4 * (st)), ST16U(r##5, (p) + 5 * (st));             \
-	ST16U(r##6, (p) + 6 * (st)), ST16U(r##7, (p) + 7 * (st));             \
-	ST16U(r##8, (p) + 8 * (st)), ST16U(r##9, (p) + 9 * (st));             \
-	ST16U(r##10, (p) + 10 * (st)), ST16U(r##11, (p) + 11 * (st));         \
-	ST16U(r##12, (p) + 12 * (st)), ST16U(r##13, (p) + 13 * (st));         \
+	ST16U(r##0, p), ST16U(r##1, (p) + (st));                                          \
+	ST16U(r##2, (p) + 2 * (st)), ST16U(r##3, (p) + 3 * (st));                         \
+	ST16U(r##4, (p) + 4 * (st)), ST16U(r##5, (p) + 5 * (st));                         \
+	ST16U(r##6, (p) + 6 * (st)), ST16U(r##7, (p) + 7 * (st));                         \
+	ST16U(r##8, (p) + 8 * (st)), ST16U(r##9, (p) + 9 * (st));                         \
+	ST16U(r##10, (p) + 10 * (st)), ST16U(r##11, (p) + 11 * (st));                     \
+	ST16U(r##12, (p) + 12 * (st)), ST16U(r##13, (p) + 13 * (st));                     \
 	ST16U(r##14, (p) + 14 * (st)), ST16U(r##15, (p) + 15 * (st));
 /* out [NC, n] = sums [n, NC]: a channels-last work-item's sums in w's
  * layout. */
@@ -3653,8 +3653,8 @@ __kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const fl
 		return;
 	int nb = (H + STR_R - 1) / STR_R, U = B * nb, ns = (W + 15) / 16;
 	size_t band = (size_t)(STR_R + STR_K - 1) * Wp, P = (size_t)H * W;
-	__global float *s = scr + so + (size_t)p * ((band + (size_t)ns * STR_R * 16 + 15) / 16 * 16);
-	__global float *ya = s + band;
+	size_t area = (band + (size_t)ns * STR_R * 16 + 15) / 16 * 16;
+	__global float *s = scr + so + (size_t)p * area, *ya = s + band;
 	float bias = has_b ? b[bo] : 0.0f;
 	int u1 = (int)((long)U * (p + 1) / NP);
 	for (int u = (int)((long)U * p / NP); u < u1; u++) {
@@ -3675,7 +3675,7 @@ __kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const fl
 		for (int c = 0; c < C; c++) {
 			str_rows(s, xn + (size_t)c * P, W, Wp, ih0, r0, r1);
 			__global const float *pf = c + 2 < C ? xn + ((size_t)(c + 2) * H + r0) * W
-			                                     : xq + ((size_t)(c + 2 - C) * H + q0) * W;
+			                           : xq + ((size_t)(c + 2 - C) * H + q0) * W;
 			int span = c + 2 < C ? (r1 - r0) * W : u + 1 < u1 ? (q1 - q0) * W : 0;
 			for (int j = 0; j < span; j += 16)
 				OT_HINT_L2(pf + j);
@@ -3693,11 +3693,12 @@ __kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const fl
 		__global float *yn = y + yo + (size_t)n * P + (size_t)oh0 * W;
 		for (int st = 0, k = 0; st < W; st += 16, k++) {
 			__global const float *ys = ya + (size_t)k * STR_R * 16;
-			for (int i = 0; i < STR_R && oh0 + i < H; i++) {
+			__global float *yr = yn + min(st, W - 16);
+			for (int i = 0; i < STR_R && oh0 + i < H; i++, ys += 16, yr += W) {
 				if (W - st <= 8 && st > 0)
-					vstore8(vload8(0, ys + 16 * i), 0, yn + (size_t)i * W + W - 8);
+					vstore8(vload8(0, ys), 0, yr + 8);
 				else
-					vstore16(vload16(0, ys + 16 * i), 0, yn + (size_t)i * W + min(st, W - 16));
+					vstore16(vload16(0, ys), 0, yr);
 			}
 		}
 	}
