@@ -3662,7 +3662,7 @@ __kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const fl
 		int r0 = max(ih0, 0), r1 = min(ih0 + STR_R + STR_K - 1, H);
 		__global const float *xn = x + xo + (size_t)n * C * P;
 		/* the next unit's rows, asked for during this one's last two
-		 * channels */
+		 * channels (its first two, where it has them) */
 		int nn = (u + 1) / nb, qh0 = ((u + 1) - nn * nb) * STR_R - 2;
 		int q0 = max(qh0, 0), q1 = min(qh0 + STR_R + STR_K - 1, H);
 		__global const float *xq = x + xo + (size_t)nn * C * P;
@@ -3676,7 +3676,9 @@ __kernel void conv_oc1_strips_5x5(__global float *y, ulong yo, __global const fl
 			str_rows(s, xn + (size_t)c * P, W, Wp, ih0, r0, r1);
 			__global const float *pf = c + 2 < C ? xn + ((size_t)(c + 2) * H + r0) * W
 			                           : xq + ((size_t)(c + 2 - C) * H + q0) * W;
-			int span = c + 2 < C ? (r1 - r0) * W : u + 1 < u1 ? (q1 - q0) * W : 0;
+			int span = c + 2 < C                    ? (r1 - r0) * W
+			           : u + 1 < u1 && c + 2 - C < C ? (q1 - q0) * W
+			                                         : 0;
 			for (int j = 0; j < span; j += 16)
 				OT_HINT_L2(pf + j);
 			__global const float *wp = w + wo + (size_t)c * STR_K * STR_K;

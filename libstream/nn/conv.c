@@ -1735,8 +1735,10 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	int sq = oc1 && g->SH == 1 && g->SW == 1 && g->KH == g->KW && (g->KH == 3 || g->KH == 5);
 	/* "same" padding and rows wider than 16: on flat planes */
 	int flat = sq && 2 * g->PH == g->KH - 1 && 2 * g->PW == g->KW - 1 && g->W > 16;
-	const char *name = flat ? (g->KH == 5   ? "conv_oc1_weight_flat_5x5"
-	                           : g->W == 64 ? "conv_oc1_weight64_3x3"
+	/* 3x3 on rows of exactly 64: by rows (conv_oc1_weight64_3x3) */
+	int w64 = flat && g->KH == 3 && g->W == 64;
+	const char *name = w64    ? "conv_oc1_weight64_3x3"
+	                   : flat ? (g->KH == 5 ? "conv_oc1_weight_flat_5x5"
 	                                        : "conv_oc1_weight_flat_3x3")
 	                   : sq ? (g->KH == 3 ? "conv_oc1_weight_3x3" : "conv_oc1_weight_5x5")
 	                   : oc1 ? "conv_oc1_weight" : "conv_c1_weight";
@@ -1750,7 +1752,7 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	size_t np = sq ? (size_t)g->B : parts(items, g->B);
 	/* the flat kernels take dy with (K-1)/2 zero rows above and below
 	 * each plane, after the parts */
-	int dyq = flat && !(g->KH == 3 && g->W == 64);
+	int dyq = flat && !w64;
 	size_t qo = (np * nw + 15) / 16 * 16, KP = (size_t)(g->KH - 1) / 2;
 	cl_mem part;
 	int st = nn_scratch(ctx, qo + (dyq ? (size_t)g->B * (g->H + 2 * KP) * g->W : 0), &part);
