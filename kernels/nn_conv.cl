@@ -1108,16 +1108,18 @@ CONV_PLANES_FORWARD(conv_planes_forward3, 3)
  * 3x3 s2 128->128").  Dimension 0 over the blocks of 8 output channels,
  * 1 over the 16-column vectors of a row, 2 over B times the pairs of
  * rows. */
-#define S2_ROW(v, ok, p)                                                             \
+#define S2_ROW(v, ok, p) S2_ROW_AT(v, ok, p, col0 > 0)
+/* the same where hl says whether column p[-1] lies inside the row */
+#define S2_ROW_AT(v, ok, p, hl)                                                      \
 	float16 v##1, v##2, v##0;                                                    \
 	if (ok) {                                                                    \
-		float16 A_ = vload16(0, p), B_ = vload16(0, p + 16);                 \
+		float16 A_ = LD16U(p), B_ = LD16U(p + 16);                           \
 		v##1 = __builtin_shufflevector(A_, B_, 0, 2, 4, 6, 8, 10, 12, 14, 16, \
 		                               18, 20, 22, 24, 26, 28, 30);          \
 		v##2 = __builtin_shufflevector(A_, B_, 1, 3, 5, 7, 9, 11, 13, 15, 17, \
 		                               19, 21, 23, 25, 27, 29, 31);          \
-		v##0 = __builtin_shufflevector((float16)(col0 > 0 ? p[-1] : 0.0f),   \
-		                               v##2, LANE_PREV);                     \
+		v##0 = __builtin_shufflevector((float16)((hl) ? p[-1] : 0.0f), v##2, \
+		                               LANE_PREV);                           \
 	} else {                                                                     \
 		v##0 = v##1 = v##2 = (float16)(0.0f);                                \
 	}
@@ -2767,6 +2769,57 @@ __kernel void conv_c1_phases_runs(__global float *y, ulong yo, __global const fl
 	}
 }
 
+/* conv_c1_phases_runs for the 3x3 convs of stride 2 and padding 1 with
+ * W = 2*OW (nn/conv.c's s2_direct_ok, here with one input channel)
+ * straight from x [B, 1, H, W], without the copy into phase planes: per
+ * kernel row, each vector's 32 input columns give its three windows by
+ * S2_ROW_AT (two aligned loads, three shuffles), as in conv_s2_forward;
+ * rows outside the image add nothing.  The taps are summed in
+ * conv_c1_phases_runs' order, so the sums are the same.  Same work-items
+ * and weights wt [9, OC]. */
+__kernel void conv_c1_s2_runs(__global float *y, ulong yo, __global const float *x, ulong xo,
+                              __global const float *wt, ulong wo, __global const float *b,
+                              ulong bo, int has_b, int OC, int B, int H, int W, int OH, int OW,
+                              int R, int act, float slope)
+{
+	int oc0 = (int)get_global_id(0) * 4, oh0 = (int)get_global_id(1) * R;
+	int n = get_global_id(2);
+	if (oc0 >= OC || oh0 >= OH)
+		return;
+	size_t plane = (size_t)OH * OW;
+	__global float *out = y + yo + (size_t)(n * OC + oc0) * plane;
+	int nt = NT_OK && (((ulong)out | (plane * 4)) & 63) == 0 &&
+	         (size_t)get_global_size(2) * OC * plane * 4 >= NT_BYTES;
+	__global const float *xn = x + xo + (size_t)n * H * W;
+	int f1 = min(OH, oh0 + R) * OW;
+	for (int c0 = oh0 * OW; c0 < f1; c0 += 64) {
+		int nv = min(4, (f1 - c0) / 16);
+		/* vector j's first output: row r##j, column m##j */
+#define SR_BASE(j) int r##j = (c0 + 16 * j) / OW, m##j = c0 + 16 * j - r##j * OW;
+		S4_EACH(SR_BASE)
+		S4_EACH_OJ(S4_INIT)
+		__global const float *wk = wt + wo + oc0;
+		for (int kh = 0; kh < 3; kh++, wk += 3 * OC) {
+			/* one vector's windows at a time: 16 sums and 3
+			 * windows live (half the registers of narrow vectors
+			 * hold them all) */
+#define SR_TAP(o, j)                                                                      \
+	a##o##j = fma((float16)(wk[o]), u0, a##o##j);                                     \
+	a##o##j = fma((float16)(wk[OC + o]), u1, a##o##j);                                \
+	a##o##j = fma((float16)(wk[2 * OC + o]), u2, a##o##j);
+#define SR_VEC(j)                                                                         \
+	if (j < nv) {                                                                     \
+		int i_ = 2 * r##j + kh - 1;                                               \
+		__global const float *p_ = xn + (size_t)(i_ >= 0 ? i_ : 0) * W + 2 * m##j; \
+		S2_ROW_AT(u, i_ >= 0 && i_ < H, p_, m##j > 0)                             \
+		SR_TAP(0, j) SR_TAP(1, j) SR_TAP(2, j) SR_TAP(3, j)                       \
+	}
+			S4_EACH(SR_VEC)
+		}
+		S4_EACH_OJ(S4_STORE)
+	}
+}
+
 /* Weight and bias gradients of a 3x3 conv of any stride S with one input
  * channel, from the phase planes xq [S*S, B, Hd, Wd] of x that
  * conv_c1_phases_forward reads (at stride 1 the one plane of x
@@ -2799,7 +2852,7 @@ __kernel void conv_c1_phases_runs(__global float *y, ulong yo, __global const fl
 #define CP_OFF_ROW(kh) ROW3(CP_OFF, kh)
 #define CP_FMA(kh, kw)                                                                  \
 	{                                                                               \
-		float16 v = vload16(0, xr + o##kh##kw);                                 \
+		float16 v = LD16U(xr + o##kh##kw);                                      \
 		a##kh##kw = fma(d0, v, a##kh##kw);                                      \
 		e##kh##kw = fma(d1, v, e##kh##kw);                                      \
 	}
@@ -2852,6 +2905,82 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
 				b1 += d1;
 				__global const float *xr = xn + (size_t)oh * Wd + col0;
 				EACH3(CP_ROW)
+			}
+	}
+	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;
+	EACH3(CW3_STORE_ROW)
+	partb[pbo + (size_t)p * OC + oc0] = sum16(b0);
+	if (two)
+		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);
+}
+
+/* xw [B, 2*OH + 1, 3, OW] = the windows of x [B, 1, H, W] for a 3x3
+ * conv of stride 2 and padding 1 with W = 2*OW, OW a multiple of 16
+ * (nn/conv.c's s2_direct_ok): row r, window kw, column j holds input row
+ * r - 1, column 2*j + kw - 1 (0 outside the image), so that the taps
+ * (kh, kw) of output row oh are the rows of 2*oh*3*OW + (kh*3 + kw)*OW,
+ * nine aligned rows OW apart.  Each input row's 32 columns per vector by
+ * S2_ROW_AT.  Dimension 0 over the rows r, 1 over B. */
+__kernel void embed_s2_windows(__global float *xw, ulong xwo, __global const float *x, ulong xo,
+                               int H, int W, int OH, int OW)
+{
+	int r = get_global_id(0), n = get_global_id(1), ih = r - 1;
+	if (r > 2 * OH)
+		return;
+	__global float *out = xw + xwo + ((size_t)n * (2 * OH + 1) + r) * 3 * OW;
+	__global const float *row = x + xo + ((size_t)n * H + (ih >= 0 ? ih : 0)) * W;
+	for (int col0 = 0; col0 < OW; col0 += 16) {
+		__global const float *p = row + 2 * col0;
+		S2_ROW_AT(u, ih >= 0 && ih < H, p, col0 > 0)
+		ST16U(u0, out + col0);
+		ST16U(u1, out + OW + col0);
+		ST16U(u2, out + 2 * OW + col0);
+	}
+}
+
+/* conv_c1_weight_3x3_phases for the 3x3 convs of stride 2 and padding 1
+ * with W = 2*OW, OW a multiple of 16 (s2_direct_ok, here with one input
+ * channel), from the windows xw of embed_s2_windows: the nine windows of
+ * a vector of dy are aligned loads OW apart from one pointer.  On the
+ * phase planes (33 floats wide at the critic's 64x64 input) most window
+ * loads crossed two cache lines and the nine offsets did not stay in
+ * the registers.  Same parts, order of sums and work-items. */
+#define CS_FMA(kh, kw)                                                                  \
+	{                                                                               \
+		float16 v = LD16U(xr + (kh * 3 + kw) * OW);                             \
+		a##kh##kw = fma(d0, v, a##kh##kw);                                      \
+		e##kh##kw = fma(d1, v, e##kh##kw);                                      \
+	}
+#define CS_ROW(kh) ROW3(CS_FMA, kh)
+__kernel void conv_c1_weight_s2(__global float *part, ulong po, __global float *partb, ulong pbo,
+                                __global const float *dy, ulong dyo, __global const float *xw,
+                                ulong xwo, int B, int NP, int OC, int OH, int OW)
+{
+	int oc0 = (int)get_global_id(0) * 2, p = get_global_id(1);
+	if (oc0 >= OC)
+		return;
+	int two = OC - oc0 > 1;
+	EACH3(CW3_INIT_ROW)
+	float16 b0 = (float16)(0.0f), b1 = (float16)(0.0f);
+	int deep = (size_t)B * OC * OH * OW * sizeof(float) > L3_BYTES;
+	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
+		__global const float *xn = xw + xwo + (size_t)n * (2 * OH + 1) * 3 * OW;
+		__global const float *g0 = dy + dyo + (size_t)(n * OC + oc0) * OH * OW;
+		__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;
+		size_t pl = (size_t)OH * OW, nxt = n + 1 < B * (p + 1) / NP ? (size_t)OC * pl : 0;
+		for (int oh = 0; oh < OH; oh++)
+			for (int col0 = 0; col0 < OW; col0 += 16) {
+				size_t at = (size_t)oh * OW + col0;
+				/* past the plane's end: the next image's planes */
+				size_t ah = at + CW3_AHEAD;
+				ah = ah < pl ? ah : ah - pl + nxt;
+				CP_HINT(g0 + ah);
+				CP_HINT(g1 + ah);
+				float16 d0 = LD16U(g0 + at), d1 = LD16U(g1 + at);
+				b0 += d0;
+				b1 += d1;
+				__global const float *xr = xn + (size_t)oh * 6 * OW + col0;
+				EACH3(CS_ROW)
 			}
 	}
 	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;

@@ -1567,6 +1567,18 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	nn_conv2d gp = *g;
 	c1_phases_geom p = c1_phases_of(g);
 	cl_mem m;
+	if (phased && c1_runs_fits(ctx, g) && s2_direct_ok(ctx, g)) {
+		/* the critic's stride-2 layer: from x itself.  The forward is
+		 * bound by its stores (at 64 x 64^2 0.60-0.64 ms with the
+		 * FMAs taken out, as with them); the phase planes cost
+		 * another launch and 0.04-0.05 ms */
+		int R = g->OH < RUNS_ROWS ? g->OH : RUNS_ROWS;
+		const int v[8] = { g->OC, g->B, g->H, g->W, g->OH, g->OW, R, act };
+		const size_t global[3] = { (size_t)g->OC / 4, ((size_t)g->OH + R - 1) / R,
+			                   (size_t)g->B };
+		return launch_forward(ctx, "conv_c1_s2_runs", y, x, nn_buf_of(wt, 0), b, v, 8,
+		                      slope, global);
+	}
 	if (phased) {
 		if ((st = nn_scratch(ctx, p.elems, &m)) != TG_CL_OK ||
 		    (st = c1_phases_embed(ctx, g, &p, nn_buf_of(m, 0), x)) != TG_CL_OK)
@@ -1790,14 +1802,40 @@ static int c1_weight_3x3_fits(const nn_ctx *ctx, const nn_conv2d *g)
 	return direct_c1(ctx, g) && g->KH == 3 && g->KW == 3 && g->SH == g->SW;
 }
 
+/* xw = the windows of x for conv_c1_weight_s2 (embed_s2_windows). */
+static int embed_s2_windows(nn_ctx *ctx, const nn_conv2d *g, nn_buf xw, nn_buf x)
+{
+	cl_kernel k = nn_kernel(ctx, CONV, "embed_s2_windows");
+	if (!k)
+		return ctx->status;
+	nn_args a;
+	nn_args_begin(&a, k);
+	nn_arg_buf(&a, xw);
+	nn_arg_buf(&a, x);
+	const int v[4] = { g->H, g->W, g->OH, g->OW };
+	for (int i = 0; i < 4; i++)
+		nn_arg_int(&a, v[i]);
+	return nn_launch2(ctx, k, "embed_s2_windows", nn_args_end(&a, "embed_s2_windows"),
+	                  2 * (size_t)g->OH + 1, (size_t)g->B);
+}
+
 /* dw += and db += (if given) the gradients of a 3x3 conv with one input
  * channel by conv_c1_weight_3x3_phases on the phase planes of x (at stride
  * 1 x zero-padded), after them in the scratch: per-part sums, then
- * conv_add_parts for each. */
+ * conv_add_parts for each.  Stride 2 with W = 2*OW (s2_direct_ok) by
+ * conv_c1_weight_s2 on x's windows (embed_s2_windows) instead: the
+ * critic's 1->64 layer at 64 x 64^2, TOMOGAN_CL_TIMING=1, four runs
+ * alternating, 498-612 against 543-664 us (copies 37-46 against 45-48);
+ * reading x itself with S2_ROW_AT's three shuffles per vector and kernel
+ * row (no copy) took 696-784 against 574-677 (three runs alternating).
+ * What is left waits on dy's loads (perf: the first use of each dy
+ * vector). */
 static int c1_weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, nn_buf dy,
                          nn_buf x)
 {
-	const char *name = "conv_c1_weight_3x3_phases";
+	/* the critic's stride-2 layer: from x itself */
+	const int direct = s2_direct_ok(ctx, g);
+	const char *name = direct ? "conv_c1_weight_s2" : "conv_c1_weight_3x3_phases";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
@@ -1805,20 +1843,24 @@ static int c1_weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, 
 	size_t np = parts(pairs, g->B), pn = np * (nw + g->OC);
 	c1_phases_geom p = c1_phases_of(g);
 	cl_mem part;
-	int st = nn_scratch(ctx, pn + p.elems, &part);
-	if (st != TG_CL_OK || (st = c1_phases_embed(ctx, g, &p, nn_buf_of(part, pn), x)) != TG_CL_OK)
+	size_t xwn = (size_t)g->B * (2 * g->OH + 1) * 3 * g->OW;
+	int st = nn_scratch(ctx, pn + (direct ? xwn + 16 : p.elems), &part);
+	nn_buf xq = nn_buf_of(part, direct ? (pn + 15) / 16 * 16 : pn);
+	if (st != TG_CL_OK ||
+	    (st = direct ? embed_s2_windows(ctx, g, xq, x) : c1_phases_embed(ctx, g, &p, xq, x)) !=
+	            TG_CL_OK)
 		return st;
 	nn_args a;
 	nn_args_begin(&a, k);
 	nn_arg_buf(&a, nn_buf_of(part, 0));
 	nn_arg_buf(&a, nn_buf_of(part, np * nw));
 	nn_arg_buf(&a, dy);
-	nn_arg_buf(&a, nn_buf_of(part, pn));
+	nn_arg_buf(&a, xq);
 	nn_arg_int(&a, g->B);
 	nn_arg_int(&a, (int)np);
 	nn_arg_int(&a, g->OC);
 	const int v[7] = { p.Hd, p.Wd, p.S, g->PH, g->PW, g->OH, g->OW };
-	for (int i = 0; i < 7; i++)
+	for (int i = direct ? 5 : 0; i < 7; i++)
 		nn_arg_int(&a, v[i]);
 	const size_t global[3] = { pairs, np, 1 };
 	return launch_parts(ctx, k, name, &a, global, dw, db, part, 0, nw, np * nw,

@@ -131,7 +131,9 @@ typedef struct nn_ctx {
 	                       conv_direct also the strided forward with one
 	                       input channel, OW a multiple of 16 and OC of 4,
 	                       by bands of rows stored in runs (1) or by 16
-	                       columns and 16 channels (0) */
+	                       columns and 16 channels (0), and for those 3x3
+	                       of stride 2 with W = 2*OW the runs and the
+	                       weight gradient from x without phase planes */
 	int s1_direct;      /* conv: the same for 3x3 stride-1 convs with padding
 	                       1 on rows a multiple of 16 wide, and with
 	                       conv_direct the forward of such convs with one

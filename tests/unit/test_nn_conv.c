@@ -520,6 +520,11 @@ static const conv_case cases[] = {
 	  1, 0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 s2 p1 direct, one input channel, runs of 3 vectors", 2, 1, 2, 96, 8, 3, 3, 2,
 	  2, 1, 1, 0, 0, 1, 0, 0 },
+	/* W = 2*OW, OW a multiple of 16, with an odd OC: the forward by
+	 * conv_c1_phases_forward, the weight gradient by conv_c1_weight_s2
+	 * (a last lone channel), 11 rows */
+	{ "conv2d 3x3 s2 p1 direct, one input channel, runs, 5 output channels", 3, 1, 11, 32, 5,
+	  3, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0 },
 	{ "conv2d 5x5 s2 p(1,3) direct, one input channel, runs", 2, 1, 11, 63, 12, 5, 5, 2, 2, 1, 3,
 	  0, 0, 1, 0, 0 },
 	{ "conv2d 3x3 s2 p(0,2) direct, one input channel, runs", 2, 1, 9, 62, 8, 3, 3, 2, 2, 0, 2,
