@@ -2869,6 +2869,28 @@ __kernel void conv_c1_s2_runs(__global float *y, ulong yo, __global const float 
  * next channel's plane past its own is the next work-item's, and hints
  * to the next image there took 2.95-3.64 ms against 2.59-2.93. */
 #define CP_HINT(p) (deep ? OT_HINT_L2(p) : OT_HINT(p))
+/* Image n's dy planes of the work-item's channels (g0, g1), their size pl
+ * and the step nxt to the next image's of its part (0 at its last) */
+#define CP_PLANES                                                                       \
+	__global const float *g0 = dy + dyo + (size_t)(n * OC + oc0) * OH * OW;         \
+	__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;                     \
+	size_t pl = (size_t)OH * OW, nxt = n + 1 < B * (p + 1) / NP ? (size_t)OC * pl : 0;
+/* the hints CW3_AHEAD past dy's vector at, past the plane's end in the
+ * next image's planes */
+#define CP_HINTS(at)                                                                    \
+	{                                                                               \
+		size_t ah = (at) + CW3_AHEAD;                                           \
+		ah = ah < pl ? ah : ah - pl + nxt;                                      \
+		CP_HINT(g0 + ah);                                                       \
+		CP_HINT(g1 + ah);                                                       \
+	}
+/* the part's sums of the work-item's channels */
+#define CP_FINISH                                                                       \
+	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;                   \
+	EACH3(CW3_STORE_ROW)                                                            \
+	partb[pbo + (size_t)p * OC + oc0] = sum16(b0);                                  \
+	if (two)                                                                        \
+		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);
 __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global float *partb,
                                         ulong pbo, __global const float *dy, ulong dyo,
                                         __global const float *xq, ulong xqo, int B, int NP,
@@ -2887,18 +2909,12 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
 	int deep = (size_t)B * OC * OH * OW * sizeof(float) > L3_BYTES;
 	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
 		__global const float *xn = xq + xqo + (size_t)n * Hd * Wd;
-		__global const float *g0 = dy + dyo + (size_t)(n * OC + oc0) * OH * OW;
-		__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;
-		size_t pl = (size_t)OH * OW, nxt = n + 1 < B * (p + 1) / NP ? (size_t)OC * pl : 0;
+		CP_PLANES
 		for (int oh = 0; oh < OH; oh++)
 			for (int col0 = 0; col0 < OW; col0 += 16) {
 				int nl = min(16, OW - col0);
 				size_t at = (size_t)oh * OW + col0;
-				/* past the plane's end: the next image's planes */
-				size_t ah = at + CW3_AHEAD;
-				ah = ah < pl ? ah : ah - pl + nxt;
-				CP_HINT(g0 + ah);
-				CP_HINT(g1 + ah);
+				CP_HINTS(at)
 				float16 d0 = load16_room(g0 + at, nl, room16(g0 + at, end));
 				float16 d1 = load16_room(g1 + at, nl, room16(g1 + at, end));
 				b0 += d0;
@@ -2907,11 +2923,7 @@ __kernel void conv_c1_weight_3x3_phases(__global float *part, ulong po, __global
 				EACH3(CP_ROW)
 			}
 	}
-	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;
-	EACH3(CW3_STORE_ROW)
-	partb[pbo + (size_t)p * OC + oc0] = sum16(b0);
-	if (two)
-		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);
+	CP_FINISH
 }
 
 /* xw [B, 2*OH + 1, 3, OW] = the windows of x [B, 1, H, W] for a 3x3
@@ -2965,17 +2977,11 @@ __kernel void conv_c1_weight_s2(__global float *part, ulong po, __global float *
 	int deep = (size_t)B * OC * OH * OW * sizeof(float) > L3_BYTES;
 	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
 		__global const float *xn = xw + xwo + (size_t)n * (2 * OH + 1) * 3 * OW;
-		__global const float *g0 = dy + dyo + (size_t)(n * OC + oc0) * OH * OW;
-		__global const float *g1 = two ? g0 + (size_t)OH * OW : g0;
-		size_t pl = (size_t)OH * OW, nxt = n + 1 < B * (p + 1) / NP ? (size_t)OC * pl : 0;
+		CP_PLANES
 		for (int oh = 0; oh < OH; oh++)
 			for (int col0 = 0; col0 < OW; col0 += 16) {
 				size_t at = (size_t)oh * OW + col0;
-				/* past the plane's end: the next image's planes */
-				size_t ah = at + CW3_AHEAD;
-				ah = ah < pl ? ah : ah - pl + nxt;
-				CP_HINT(g0 + ah);
-				CP_HINT(g1 + ah);
+				CP_HINTS(at)
 				float16 d0 = LD16U(g0 + at), d1 = LD16U(g1 + at);
 				b0 += d0;
 				b1 += d1;
@@ -2983,11 +2989,7 @@ __kernel void conv_c1_weight_s2(__global float *part, ulong po, __global float *
 				EACH3(CS_ROW)
 			}
 	}
-	__global float *out = part + po + ((size_t)p * OC + oc0) * 9;
-	EACH3(CW3_STORE_ROW)
-	partb[pbo + (size_t)p * OC + oc0] = sum16(b0);
-	if (two)
-		partb[pbo + (size_t)p * OC + oc0 + 1] = sum16(b1);
+	CP_FINISH
 }
 
 /* y [B, 1, H, W] = w [1, C, 3, 3] * x (+ b[0] if has_b) with padding 1
