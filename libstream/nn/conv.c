@@ -1523,6 +1523,9 @@ static int c1_runs_fits(const nn_ctx *ctx, const nn_conv2d *g)
 	return ctx->s2_direct && c1_phased(g) && g->OW % 16 == 0 && g->OC % 4 == 0;
 }
 
+/* Output rows of a work-item of conv_c1_s1_forward (see there). */
+#define S1_ROWS 4
+
 /* Output rows of a band of conv_c1_phases_runs: at the critic's stride-2
  * 1->64 layer (OH 32) bands of 2 to 32 rows took the same time, within
  * this machine's spread (0.72-1.2 ms). */
@@ -1551,9 +1554,13 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 	if (c1_last_forward_fits(ctx, g))
 		return c1_last_forward(ctx, g, y, x, nn_buf_of(wt, 0), b, act, slope);
 	if (c1_s1_fits(ctx, g)) {
-		const int v[5] = { g->OC, g->H, g->W, act, ctx->vec_narrow };
-		const size_t global[3] = { (size_t)g->OC / 4, (size_t)g->H, (size_t)g->B };
-		return launch_forward(ctx, "conv_c1_s1_forward", y, x, nn_buf_of(wt, 0), b, v, 5,
+		/* bands of S1_ROWS rows, but at least 16 work-items */
+		size_t items = (size_t)g->OC / 4 * g->B;
+		int R = items * ((g->H + S1_ROWS - 1) / S1_ROWS) >= 16 ? S1_ROWS : 1;
+		const int v[6] = { g->OC, g->H, g->W, R, act, ctx->vec_narrow };
+		const size_t global[3] = { (size_t)g->OC / 4, ((size_t)g->H + R - 1) / R,
+			                   (size_t)g->B };
+		return launch_forward(ctx, "conv_c1_s1_forward", y, x, nn_buf_of(wt, 0), b, v, 6,
 		                      slope, global);
 	}
 	/* Stride 1 with padding: the kernel runs on the input zero-padded

@@ -349,6 +349,9 @@ static const conv_case cases[] = {
 	  1, 1, 1, 0, 0, 0, 0, 1 },
 	{ "conv2d 3x3 p1 one input channel from x, one vector, one row", 2, 1, 1, 16, 4, 3, 3, 1, 1,
 	  1, 1, 0, 0, 1, 0, 1 },
+	/* bands of 4 rows (16 work-items or more), the last of 3 */
+	{ "conv2d 3x3 p1 one input channel from x, bands of rows", 2, 1, 11, 32, 32, 3, 3, 1, 1, 1,
+	  1, 0, 0, 1, 0, 1 },
 	{ "conv2d 3x3 p1 one input channel from x, past the caches", 4, 1, 128, 128, 64, 3, 3, 1,
 	  1, 1, 1, 0, 0, 1, 0, 1 },
 	{ "conv2d 3x3 p1 one output channel from x, dx by rows", 2, 8, 9, 32, 1, 3, 3, 1, 1, 1, 1,
