@@ -3091,18 +3091,22 @@ __kernel void conv_oc1_strip_3x3(__global float *y, ulong yo, __global const flo
 }
 
 /* conv_oc1_strip_3x3 on rows of exactly 64 columns, in bands of 2 output
- * rows: per input row, 4 aligned loads, and the kw = 0 and 2 windows
- * made by lane shifts (LANE_PREV, LANE_NEXT; zeros past the row ends)
- * instead of unaligned and masked loads, 8 accumulators.  The 4-row
- * strip kept 16 accumulators, 9 weights and its windows live across
- * branches for the masked ones and spilled (about 6 stack moves per
- * FMA in PoCL's code).  The order of the work is the strip's: channel
- * by channel, each plane from its first row to its last, the sums so far
- * in the output image (L1).  Each band asks for the two rows CW3_AHEAD
- * floats on (into the next channel's plane near the end: 1.74-1.81 ms
- * at 64 x 64^2 against 1.93-2.02 for the strip's hints of the next
- * channel's band).  The sums are taken in the strip's order per channel
- * (kh, then kw).  Dimensions 0 and 1 unused, 2 over B. */
+ * rows, 8 accumulators: per input row, 4 aligned loads, and the kw = 0
+ * and 2 windows as unaligned loads inside the row and lane shifts
+ * (LANE_PREV, LANE_NEXT) with zeros past the row ends for the first and
+ * the last vector, with no masked loads.  With all six windows by lane
+ * shifts (RUN4_WINDOWS, on the FMAs' ports) it took 2.68-3.68 ms at 64 x
+ * 64^2 against 2.26-3.84, median 2.80 against 2.64 (eleven runs
+ * alternating, TOMOGAN_CL_TIMING=1).  The 4-row strip kept 16
+ * accumulators, 9 weights and its windows live across branches for the
+ * masked ones and spilled (about 6 stack moves per FMA in PoCL's code).
+ * The order of the work is the strip's: channel by channel, each plane
+ * from its first row to its last, the sums so far in the output image
+ * (L1).  Each band asks for the two rows CW3_AHEAD floats on (into the
+ * next channel's plane near the end: 1.74-1.81 ms at 64 x 64^2 against
+ * 1.93-2.02 for the strip's hints of the next channel's band).  The sums
+ * are taken in the strip's order per channel (kh, then kw).  Dimensions
+ * 0 and 1 unused, 2 over B. */
 #define S64_EACHQJ(X) X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3)
 #define S64_EACHJ(X) X(0) X(1) X(2) X(3)
 /* a##q##j += row's windows of vector j times kernel row kh */
@@ -3122,7 +3126,11 @@ __kernel void conv_oc1_strip_3x3(__global float *y, ulong yo, __global const flo
 			float16 v0 = vload16(0, row), v1 = vload16(1, row);             \
 			float16 v2 = vload16(2, row), v3 = vload16(3, row);             \
 			float16 z = (float16)(0.0f);                                    \
-			RUN4_WINDOWS(z, z)                                              \
+			float16 p0 = __builtin_shufflevector(z, v0, LANE_PREV);         \
+			float16 p1 = LD16U(row + 15), p2 = LD16U(row + 31);             \
+			float16 p3 = LD16U(row + 47), n0 = LD16U(row + 1);              \
+			float16 n1 = LD16U(row + 17), n2 = LD16U(row + 33);             \
+			float16 n3 = __builtin_shufflevector(v3, z, LANE_NEXT);         \
 			S64_EACHJ(S64_R##r)                                             \
 		}                                                                       \
 	}
