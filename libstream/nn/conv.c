@@ -1840,7 +1840,7 @@ static int embed_s2_windows(nn_ctx *ctx, const nn_conv2d *g, nn_buf xw, nn_buf x
 static int c1_weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, nn_buf dy,
                          nn_buf x)
 {
-	/* the critic's stride-2 layer: from x itself */
+	/* the critic's stride-2 layer: on x's windows */
 	const int direct = s2_direct_ok(ctx, g);
 	const char *name = direct ? "conv_c1_weight_s2" : "conv_c1_weight_3x3_phases";
 	cl_kernel k = nn_kernel(ctx, CONV, name);
