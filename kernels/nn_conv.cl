@@ -1134,7 +1134,12 @@ CONV_PLANES_FORWARD(conv_planes_forward3, 3)
  * 1 over the 16-column vectors of a row, 2 over B times the pairs of
  * rows. */
 #define S2_ROW(v, ok, p) S2_ROW_AT(v, ok, p, col0 > 0)
-/* the same where hl says whether column p[-1] lies inside the row */
+/* the same where hl says whether column p[-1] lies inside the row.  Its
+ * loads by LD16U, as those of conv_c1_weight_3x3_phases (CP_FMA): against
+ * vload16 no change measured (bench_conv -l "D conv 3x3",
+ * TOMOGAN_CL_TIMING=1, six runs alternating: conv_s2_forward 20.9-23.5
+ * against 20.9-24.4 ms, conv_c1_weight_3x3_phases 2.19-3.02 against
+ * 2.18-3.05) */
 #define S2_ROW_AT(v, ok, p, hl)                                                      \
 	float16 v##1, v##2, v##0;                                                    \
 	if (ok) {                                                                    \

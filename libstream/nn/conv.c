@@ -1563,17 +1563,6 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		return launch_forward(ctx, "conv_c1_s1_forward", y, x, nn_buf_of(wt, 0), b, v, 6,
 		                      slope, global);
 	}
-	/* Stride 1 with padding: the kernel runs on the input zero-padded
-	 * into planes, where its windows lie inside the rows and take the
-	 * path without staging (srcnn train at 32x32 windows: every vector
-	 * was staged, TOMOGAN_CL_TIMING=1 about 30% less time).  One pass
-	 * over the one channel: a 1/OC-th of the output's traffic.  Strided,
-	 * it runs on the phase planes of the input, for the same reason.
-	 * With OW == W on rows not a multiple of 16 (c1_flat) it needs
-	 * neither: conv_c1_flat_forward reads x's planes as flat rows. */
-	nn_conv2d gp = *g;
-	c1_phases_geom p = c1_phases_of(g);
-	cl_mem m;
 	if (phased && c1_runs_fits(ctx, g) && s2_direct_ok(ctx, g)) {
 		/* the critic's stride-2 layer: from x itself.  The forward is
 		 * bound by its stores (at 64 x 64^2 0.60-0.64 ms with the
@@ -1586,6 +1575,17 @@ static int c1_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, nn_bu
 		return launch_forward(ctx, "conv_c1_s2_runs", y, x, nn_buf_of(wt, 0), b, v, 8,
 		                      slope, global);
 	}
+	/* Stride 1 with padding: the kernel runs on the input zero-padded
+	 * into planes, where its windows lie inside the rows and take the
+	 * path without staging (srcnn train at 32x32 windows: every vector
+	 * was staged, TOMOGAN_CL_TIMING=1 about 30% less time).  One pass
+	 * over the one channel: a 1/OC-th of the output's traffic.  Strided,
+	 * it runs on the phase planes of the input, for the same reason.
+	 * With OW == W on rows not a multiple of 16 (c1_flat) it needs
+	 * neither: conv_c1_flat_forward reads x's planes as flat rows. */
+	nn_conv2d gp = *g;
+	c1_phases_geom p = c1_phases_of(g);
+	cl_mem m;
 	if (phased) {
 		if ((st = nn_scratch(ctx, p.elems, &m)) != TG_CL_OK ||
 		    (st = c1_phases_embed(ctx, g, &p, nn_buf_of(m, 0), x)) != TG_CL_OK)
@@ -1866,6 +1866,7 @@ static int c1_weight_3x3(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf db, 
 	nn_arg_int(&a, g->B);
 	nn_arg_int(&a, (int)np);
 	nn_arg_int(&a, g->OC);
+	/* conv_c1_weight_s2 takes the last two (OH, OW) only */
 	const int v[7] = { p.Hd, p.Wd, p.S, g->PH, g->PW, g->OH, g->OW };
 	for (int i = direct ? 5 : 0; i < 7; i++)
 		nn_arg_int(&a, v[i]);
