@@ -27,7 +27,13 @@
  * that (data and weight gradients), once when the data gradient is
  * skipped (the first layer); bias terms are not counted.  Shapes: the
  * generator and critic of perf-anchors.md 2a and its addendum; SRCNN
- * 9-1-5 with 'same' padding (4, 0, 2) as in perf-anchors.md 2b. */
+ * 9-1-5 with 'same' padding (4, 0, 2) as in perf-anchors.md 2b.
+ * After a layer's fwd+bwd GFLOP/s: /gemm, its share of this run's sgemm;
+ * mem, the GFLOP/s at which moving the layer's unavoidable bytes (x and y
+ * in the forward; dy, x and, if computed, dx in the backward) at this
+ * run's copy rate would take all its time; /roof, its share of the lower
+ * of mem and sgemm (a roofline).  Where mem is the lower, the layer's
+ * bytes, not its FLOPs, bound it on this machine. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +66,9 @@ static int cmp_double(const void *a, const void *b)
 
 static nn_ctx ctx;
 static double budget = 1.0;
+/* this run's OpenBLAS sgemm (GFLOP/s) and device copy (GB/s, bytes read
+ * + written), the layers' yardsticks */
+static double sgemm_gflops, copy_gbs;
 static const char *only;   /* -l */
 static const char usage[] = "usage: bench_conv [-s seconds] [-c columns] [-q] [-l layer] [-d 0|1] "
                             "[-p 0|1] [-m 0|1]\n";
@@ -230,8 +239,9 @@ static void bench_gemm(nn_rng *r)
 	j.C = dev_random(n2, r, 1);
 	double flop = 2.0 * j.n * j.n * j.n;
 	double th = median_time(host_gemm, &j), td = median_time(dev_gemm, &j);
+	sgemm_gflops = flop / th * 1e-9;
 	printf("%-44s %9.2f ms %7.1f GFLOP/s\n", "OpenBLAS sgemm 1024^3, host arrays", 1e3 * th,
-	       flop / th * 1e-9);
+	       sgemm_gflops);
 	printf("%-44s %9.2f ms %7.1f GFLOP/s\n", "tg_gemm 1024^3, device buffers", 1e3 * td,
 	       flop / td * 1e-9);
 	free(j.a), free(j.b), free(j.c);
@@ -259,8 +269,9 @@ static void bench_copy(nn_rng *r)
 	j.a = dev_random((size_t)j.n, r, 1);
 	j.b = dev_random((size_t)j.n, r, 1);
 	double t = median_time(dev_copy, &j);
+	copy_gbs = 2.0 * 4 * j.n / t * 1e-9;
 	printf("%-44s %9.2f ms %7.1f GB/s\n", "device copy 64 MiB, bytes read + written", 1e3 * t,
-	       2.0 * 4 * j.n / t * 1e-9);
+	       copy_gbs);
 	clReleaseMemObject(j.a), clReleaseMemObject(j.b);
 }
 
@@ -326,9 +337,18 @@ static void bench_layer(const char *name, nn_rng *r, int B, int C, int H, int W,
 	conv_setup(&j, r, B, C, H, W, OC, K, S, P, want_dx);
 	double f = conv_flop(&j.g);
 	double tf = median_time(conv_fwd, &j), tb = median_time(conv_bwd, &j);
-	double fb = f * (want_dx ? 2 : 1);
-	printf("%-44s %8.1f ms %6.1f | %8.1f ms %6.1f | %6.1f GFLOP/s\n", name, 1e3 * tf,
-	       f / tf * 1e-9, 1e3 * tb, fb / tb * 1e-9, (f + fb) / (tf + tb) * 1e-9);
+	double fb = f * (want_dx ? 2 : 1), gf = (f + fb) / (tf + tb) * 1e-9;
+	/* the bytes no implementation can avoid: x read and y written by the
+	 * forward; dy and x read and dx written (if asked for) by the
+	 * backward.  At the copy's rate they bound the layer at mem GFLOP/s;
+	 * the last figure is the layer's share of the lower of that and sgemm */
+	double nx = (double)j.g.B * j.g.C * j.g.H * j.g.W, ny = (double)j.g.B * j.g.OC * j.g.OH * j.g.OW;
+	double bytes = 4 * (nx + ny + ny + nx + (want_dx ? nx : 0));
+	double mem = (f + fb) / (bytes / (copy_gbs * 1e9)) * 1e-9;
+	double roof = mem < sgemm_gflops ? mem : sgemm_gflops;
+	printf("%-44s %8.1f ms %6.1f | %8.1f ms %6.1f | %6.1f GFLOP/s %5.2f %6.0f %5.2f\n", name,
+	       1e3 * tf, f / tf * 1e-9, 1e3 * tb, fb / tb * 1e-9, gf, gf / sgemm_gflops, mem,
+	       gf / roof);
 	conv_free(&j);
 }
 
@@ -481,8 +501,8 @@ int main(int argc, char **argv)
 	bench_peak();
 	bench_gemm(&r);
 	bench_copy(&r);
-	printf("%-44s %-18s | %-18s | fwd+bwd\n", "conv2d layer (batch x size)", "forward",
-	       "backward");
+	printf("%-44s %-18s | %-18s | %-14s %5s %6s %5s\n", "conv2d layer (batch x size)", "forward",
+	       "backward", "fwd+bwd", "/gemm", "mem", "/roof");
 	bench_layer("G conv 3x3 128->128, 64 x 32^2", &r, 64, 128, 32, 32, 128, 3, 1, 1, 1);
 	if (!quick) {
 		bench_layer("G conv 3x3 128->64, 64 x 64^2", &r, 64, 128, 64, 64, 64, 3, 1, 1, 1);
