@@ -338,10 +338,12 @@ static void bench_layer(const char *name, nn_rng *r, int B, int C, int H, int W,
 	double f = conv_flop(&j.g);
 	double tf = median_time(conv_fwd, &j), tb = median_time(conv_bwd, &j);
 	double fb = f * (want_dx ? 2 : 1), gf = (f + fb) / (tf + tb) * 1e-9;
-	/* the bytes no implementation can avoid: x read and y written by the
-	 * forward; dy and x read and dx written (if asked for) by the
-	 * backward.  At the copy's rate they bound the layer at mem GFLOP/s;
-	 * the last figure is the layer's share of the lower of that and sgemm */
+	/* the bytes no implementation can avoid where the tensors outgrow
+	 * the caches (the one-channel GAN layers' y, dy or x: 67 MB): x read
+	 * and y written by the forward; dy and x read and dx written (if
+	 * asked for) by the backward.  At the copy's rate they bound the
+	 * layer at mem GFLOP/s; the last figure is the layer's share of the
+	 * lower of that and sgemm */
 	double nx = (double)j.g.B * j.g.C * j.g.H * j.g.W, ny = (double)j.g.B * j.g.OC * j.g.OH * j.g.OW;
 	double bytes = 4 * (nx + ny + ny + nx + (want_dx ? nx : 0));
 	double mem = (f + fb) / (bytes / (copy_gbs * 1e9)) * 1e-9;
