@@ -3725,42 +3725,46 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
 }
 
 /* y [B, 1, H, W] = w * x (+ b[0] if has_b) for a stride-1 5x5 conv with
- * padding 2 on both axes (so OH == H, OW == W) and one output channel,
- * x [B, C, H, W], w [1, C, 5, 5], on rows of 16 to 63 (SRCNN's 5x5 32->1
- * at 33x33).  A unit is STR_R output rows of one image; a work-item
- * takes units [U*p/NP, U*(p+1)/NP) of the U = B * ceil(H/STR_R).  Its
- * scratch holds one channel's STR_R + 4 input rows, zero-padded (2 zero
- * columns before a row and 2 after, rows above and below the image
- * zero), rows of Wp floats, and after them the unit's sums, STR_R
- * vectors of 16 per strip.  Per input channel it copies that channel's
- * rows into the scratch (the zeros stay from the unit's start), then per
- * strip of 16 output columns loads the strip's sums, runs STR_CORE: per
- * kernel column kw, the 5 taps' weights as broadcasts and the STR_R + 4
- * windows of 16 inputs, each window multiplied into the up to 5 output
- * rows it reaches, one accumulator a row: 5 loads and 5 broadcasts for
- * 25 FMAs a row, no masks; and stores the sums back.  Rows and sums, 3
- * KB at 33 columns, stay in the L1 cache: copying a unit's rows of all
- * channels first and then running each strip over the channels (92 KB of
- * scratch, in L2) took 2.30 ms (median) against 2.03 for SRCNN's layer
- * at 128 x 33^2, and 2.03 against 1.83 by the lower quartile (bench_conv,
- * TOMOGAN_CL_TIMING=1, ten runs alternating, AMD EPYC; with no copy at
- * all, wrong sums, 1.5).  Where 8 or fewer columns are left, the last
- * strip has 8 columns at W - 8 (vectors of 8, half the cost), else it
- * starts at W - 16 and overlaps the one before, whose columns it
- * rewrites with the same values: 33 of 40 lanes useful on 33-wide rows
- * (a third strip of 16 took 2.8-3.1 ms against 2.6-2.8, four runs
- * alternating).  While a channel computes, it asks for the rows of the
- * channel two on (at the unit's last two channels, the next unit's
- * first two) into L2 (OT_HINT_L2; without hints the layer took 3.1 ms
- * against 2.6, and four channels ahead or into L1 gained nothing).
- * Each output is the bias, then per channel the taps by kernel column,
- * then by kernel row.  At 4 x 256^2 conv_oc1_tile_5x5 takes the layer
- * (this scheme with a unit's copy of 33.5 MB took 3.9-4.6 ms against
- * 3.2-3.6), and conv_c1_flat_forward its data gradient at 33x33 (the
- * same scheme on dy, the output channels one after another on the same
- * rows, took the time of the kernel then in use).  scr holds NP areas of
- * STRIPS_AREA floats (nn/conv.c) at so, Wp a multiple of 16 and at least
- * W + 4.  Dimension 0 over NP. */
+ * padding 2 on both axes (so OH == H, OW == W) and one output channel, x
+ * [B, C, H, W], w [1, C, 5, 5], on rows of 16 to 63 (SRCNN's 5x5 32->1 at
+ * 33x33).  A unit is STR_R output rows of one image; a work-item takes
+ * units [U*p/NP, U*(p+1)/NP) of the U = B * ceil(H/STR_R).  Its scratch
+ * holds one channel's STR_R + 4 input rows, zero-padded (a row at column
+ * 16, so that the copy's stores are aligned but the last; zero columns
+ * 14-15 and W + 16 to W + 17, rows above and below the image zero), rows
+ * of Wp floats, and after them the unit's sums, STR_R vectors of 16 per
+ * strip.  (With the rows at column 2, where every store of the copy
+ * crossed two cache lines, the kernel took a median 1.89 and 2.03 ms
+ * against 1.74 and 1.85, two sets of eight runs alternating, SRCNN's layer
+ * at 128 x 33^2, TOMOGAN_CL_TIMING=1, AMD EPYC.)  Per input channel it
+ * copies that channel's rows into the scratch (the zeros stay from the
+ * unit's start), then per strip of 16 output columns loads the strip's
+ * sums, runs STR_CORE: per kernel column kw, the 5 taps' weights as
+ * broadcasts and the STR_R + 4 windows of 16 inputs, each window
+ * multiplied into the up to 5 output rows it reaches, one accumulator a
+ * row: 5 loads and 5 broadcasts for 25 FMAs a row, no masks; and stores
+ * the sums back.  Rows and sums, 6 KB at 33 columns, stay in the L1 cache:
+ * copying a unit's rows of all channels first and then running each strip
+ * over the channels (92 KB of scratch, in L2) took 2.30 ms (median)
+ * against 2.03 for SRCNN's layer at 128 x 33^2, and 2.03 against 1.83 by
+ * the lower quartile (bench_conv, TOMOGAN_CL_TIMING=1, ten runs
+ * alternating, AMD EPYC; with no copy at all, wrong sums, 1.5).  Where 8
+ * or fewer columns are left, the last strip has 8 columns at W - 8
+ * (vectors of 8, half the cost), else it starts at W - 16 and overlaps the
+ * one before, whose columns it rewrites with the same values: 33 of 40
+ * lanes useful on 33-wide rows (a third strip of 16 took 2.8-3.1 ms
+ * against 2.6-2.8, four runs alternating).  While a channel computes, it
+ * asks for the rows of the channel two on (at the unit's last two
+ * channels, the next unit's first two) into L2 (OT_HINT_L2; without hints
+ * the layer took 3.1 ms against 2.6, and four channels ahead or into L1
+ * gained nothing).  Each output is the bias, then per channel the taps by
+ * kernel column, then by kernel row.  At 4 x 256^2 conv_oc1_tile_5x5 takes
+ * the layer (this scheme with a unit's copy of 33.5 MB took 3.9-4.6 ms
+ * against 3.2-3.6), and conv_c1_flat_forward its data gradient at 33x33
+ * (the same scheme on dy, the output channels one after another on the
+ * same rows, took the time of the kernel then in use).  scr holds NP areas
+ * of STRIPS_AREA floats (nn/conv.c) at so, Wp a multiple of 16 and at
+ * least W + 18.  Dimension 0 over NP. */
 #define STR_K 5
 #define STR_R 11
 #define STR_CORE(acc, sp, Wp, wp, VT, VLOAD)                                             \
@@ -3785,18 +3789,18 @@ __kernel void interleave_phases(__global float *dx, ulong dxo, __global const fl
 		VT acc[STR_R];                                                            \
 		_Pragma("unroll") for (int i = 0; i < STR_R; i++) acc[i] =                \
 			VLOAD(0, ys + 16 * i);                                            \
-		STR_CORE(acc, s + c0, Wp, wp, VT, VLOAD)                                  \
+		STR_CORE(acc, s + 14 + c0, Wp, wp, VT, VLOAD)                             \
 		_Pragma("unroll") for (int i = 0; i < STR_R; i++)                        \
 			VSTORE(acc[i], 0, ys + 16 * i);                                   \
 	}
 /* The rows [r0, r1) of a plane xp [H, W] into s [STR_R + 4, Wp] from row
- * r0 - ih0 on, at column 2: whole vectors, the last one ending at the
- * row's end (W >= 16). */
+ * r0 - ih0 on, at column 16: whole vectors, the last one ending at the
+ * row's end (W >= 16).  A strip's windows start at column 14 + c0. */
 static void str_rows(__global float *s, __global const float *xp, int W, int Wp, int ih0,
                      int r0, int r1)
 {
 	__global const float *xr = xp + (size_t)r0 * W;
-	__global float *sr = s + (size_t)(r0 - ih0) * Wp + 2;
+	__global float *sr = s + (size_t)(r0 - ih0) * Wp + 16;
 	for (int r = r0; r < r1; r++, xr += W, sr += Wp) {
 		int j = 0;
 		for (; j + 16 <= W; j += 16)

@@ -1237,7 +1237,8 @@ static int strips5_forward(nn_ctx *ctx, const nn_conv2d *g, nn_buf y, nn_buf x, 
 {
 	size_t units = (size_t)g->B * ((g->H + STRIPS_ROWS - 1) / STRIPS_ROWS);
 	size_t np = units < STRIPS_PARTS ? units : STRIPS_PARTS;
-	int Wp = (g->W + 4 + 15) / 16 * 16; /* a scratch row: the row and its padding */
+	/* a scratch row: the row at column 16, its padding 2 columns either side */
+	int Wp = (16 + g->W + 2 + 15) / 16 * 16;
 	cl_mem m;
 	int st = nn_scratch(ctx, np * STRIPS_AREA(g->W, Wp), &m);
 	if (st != TG_CL_OK)
