@@ -2643,6 +2643,78 @@ WF_KERNEL(3, EACH3)
 WF_KERNEL(5, EACH5)
 #undef OW1_TAPS
 
+/* conv_oc1_weight_flat_5x5 on zero-padded planes, no masks: for planes
+ * whose padded copy stays in the L1 cache (SRCNN's 33x33 training
+ * windows; nn/conv.c's pad5_fits).  dy comes in planes [B, H + 5, Wq]
+ * (embed_phases: 2 zero rows above, 3 below, zero columns W to Wq - 1,
+ * Wq = W + 4), and a work-item copies each x plane it walks into its area
+ * of scr, rows of Wq floats: x's row r at row r + 2, column 2, the rest
+ * zero.  Then tap (kh, kw) of the output at flat position q of the padded
+ * dy plane is the input at q + kh*Wq + kw of the copy, with no wrap
+ * across rows (ow + kw < Wq), and the outputs at dy's zero columns add
+ * nothing: per vector j over x's rows in the copy the 5 windows
+ * x[j + kw] and the 5 dy vectors at j - kh*Wq feed 25 FMAs, 10 loads
+ * and no masks, and the 25 accumulators, 5 windows and one dy vector fit
+ * the 32 registers (conv_oc1_weight_flat_5x5 spills 10 accumulators and
+ * spends 5 selects a vector on the masks).  33 of a row's 37 lanes are
+ * used against 1089 of 1104 there.  While a plane computes, the next
+ * image's plane is asked for into L2, a line per vector (without it
+ * 2.2-2.4 ms against the flat kernel's 1.7-1.8).  SRCNN's 5x5 32->1 at
+ * 128 x 33^2, TOMOGAN_CL_TIMING=1, eight runs alternating, AMD EPYC:
+ * median 1.69 ms (1.57-1.75) against 1.78 (1.70-1.85).  At 4 x 256^2,
+ * where a padded plane is 270 KB, it took 4.0-4.7 ms against the flat
+ * kernel's 2.9-3.0.  part [NP, C*25] as for the others, scr NP*C areas
+ * of pad5_area floats.  Dimension 0 over C, 1 over NP. */
+#define OW1_TAPS ROW5
+#define WP_WIN(kw) float16 v##kw = vload16(0, xj + kw);
+#define WP_ROW(kh)                                                                      \
+	{                                                                               \
+		float16 d = vload16(0, gj - kh * Wq);                                   \
+		ROW5(OW1_FMA, kh)                                                       \
+	}
+__kernel void conv_oc1_weight_pad_5x5(__global float *part, ulong po, __global const float *dyq,
+                                      ulong dyo, __global const float *x, ulong xo,
+                                      __global float *scr, ulong so, int B, int NP, int C, int H,
+                                      int W, int Wq)
+{
+	int c = get_global_id(0), p = get_global_id(1);
+	if (c >= C)
+		return;
+	size_t area = ((size_t)(H + 4) * Wq + 32 + 15) / 16 * 16; /* pad5_area in nn/conv.c */
+	__global float *xs = scr + so + ((size_t)p * C + c) * area;
+	for (size_t j = 0; j < area; j += 16)
+		vstore16((float16)(0.0f), 0, xs + j);
+	EACH5(OW1_ROW_INIT)
+	int Q = H * Wq;
+	for (int n = B * p / NP; n < B * (p + 1) / NP; n++) {
+		__global const float *plane = x + xo + (size_t)(n * C + c) * H * W;
+		for (int r = 0; r < H; r++) {
+			__global const float *src = plane + (size_t)r * W;
+			__global float *dst = xs + (size_t)(r + 2) * Wq + 2;
+			int j = 0;
+			for (; j + 16 <= W; j += 16)
+				vstore16(vload16(0, src + j), 0, dst + j);
+			if (j < W)
+				vstore16(vload16(0, src + W - 16), 0, dst + W - 16);
+		}
+		__global const float *g = dyq + dyo + (size_t)n * (H + 5) * Wq + 2 * Wq;
+		/* the next image's plane into L2 while this one computes */
+		__global const float *nx = plane + (size_t)C * H * W;
+		int nlim = n + 1 < B * (p + 1) / NP ? H * W : 0;
+		for (int j0 = 0; j0 < Q; j0 += 16) {
+			if (j0 < nlim)
+				OT_HINT_L2(nx + j0);
+			__global const float *xj = xs + 2 * Wq + j0, *gj = g + 2 * Wq + j0;
+			EACH5(WP_WIN)
+			EACH5(WP_ROW)
+		}
+	}
+	__global float *out = part + po + ((size_t)p * C + c) * 25;
+	const int KS = 5;
+	EACH5(OW1_ROW_STORE)
+}
+#undef OW1_TAPS
+
 /* conv_oc1_weight_flat_3x3 on rows of exactly 64 columns (the
  * generator's 64->1 layer): a work-item walks input channel c of its
  * images row by row; per input row, 4 aligned loads and the kw = 0 and

@@ -583,6 +583,12 @@ static const conv_case cases[] = {
 	  1, 0, 0, 0, 0, 0 },
 	{ "conv2d 5x5 p2 direct, one output channel, flat, 3 rows", 2, 3, 3, 19, 1, 5, 5, 1, 1, 2,
 	  2, 0, 0, 1, 0, 0 },
+	/* the weight gradient of those with a padded plane past 16 KiB
+	 * (74 x 65 floats): conv_oc1_weight_flat_5x5; the smaller ones above
+	 * and below take conv_oc1_weight_pad_5x5 (several images a part in
+	 * the 40-image case) */
+	{ "conv2d 5x5 p2 direct, one output channel, flat, plane past 16 KiB", 2, 3, 70, 61, 1, 5,
+	  5, 1, 1, 2, 2, 0, 0, 1, 0, 0 },
 	/* the forward of 3x3 convs with padding 1 to one output channel on
 	 * rows of 49 to 64 columns, 8 images or more, by conv_oc1_strip_3x3:
 	 * a last band of 2 rows, a last vector of one column, a single row */
