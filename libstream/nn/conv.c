@@ -1751,10 +1751,13 @@ static int launch_parts(nn_ctx *ctx, cl_kernel k, const char *name, nn_args *a,
  * conv with one output channel that conv_oc1_weight_flat_5x5 would take:
  * where a padded copy of an input plane, (H + 4) * (W + 4) floats, fits
  * in 16 KiB (half the L1 cache of the CPUs here).  At 4 x 256^2 (270 KB
- * a plane) it took 4.0-4.7 ms against 2.9-3.0 by the flat kernel. */
-static int pad5_fits(const nn_conv2d *g)
+ * a plane) it took 4.0-4.7 ms against 2.9-3.0 by the flat kernel.  Not
+ * where vectors are narrow: its 25 accumulators of 16 lanes fit the 32
+ * registers of AVX-512 only, and it was not measured with fewer. */
+static int pad5_fits(const nn_ctx *ctx, const nn_conv2d *g)
 {
-	return g->KH == 5 && g->KW == 5 && (size_t)(g->H + 4) * (g->W + 4) * sizeof(float) <= 16384;
+	return !ctx->vec_narrow && g->KH == 5 && g->KW == 5 &&
+	       (size_t)(g->H + 4) * (g->W + 4) * sizeof(float) <= 16384;
 }
 
 /* Floats of a work-item's area of conv_oc1_weight_pad_5x5 (as there): a
@@ -1813,7 +1816,7 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	                                        : "conv_oc1_weight_flat_3x3")
 	                   : sq ? (g->KH == 3 ? "conv_oc1_weight_3x3" : "conv_oc1_weight_5x5")
 	                   : oc1 ? "conv_oc1_weight" : "conv_c1_weight";
-	if (flat && pad5_fits(g))
+	if (flat && pad5_fits(ctx, g))
 		return pad5_weight(ctx, g, dw, dy, x);
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
