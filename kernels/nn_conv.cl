@@ -2664,7 +2664,8 @@ WF_KERNEL(5, EACH5)
  * median 1.69 ms (1.57-1.75) against 1.78 (1.70-1.85).  At 4 x 256^2,
  * where a padded plane is 270 KB, it took 4.0-4.7 ms against the flat
  * kernel's 2.9-3.0.  part [NP, C*25] as for the others, scr NP*C areas
- * of pad5_area floats.  Dimension 0 over C, 1 over NP. */
+ * of `area` floats, a multiple of 16 and at least (H + 4)*Wq + 32.
+ * Dimension 0 over C, 1 over NP. */
 #define OW1_TAPS ROW5
 #define WP_WIN(kw) float16 v##kw = vload16(0, xj + kw);
 #define WP_ROW(kh)                                                                      \
@@ -2675,14 +2676,13 @@ WF_KERNEL(5, EACH5)
 __kernel void conv_oc1_weight_pad_5x5(__global float *part, ulong po, __global const float *dyq,
                                       ulong dyo, __global const float *x, ulong xo,
                                       __global float *scr, ulong so, int B, int NP, int C, int H,
-                                      int W, int Wq)
+                                      int W, int Wq, int area)
 {
 	int c = get_global_id(0), p = get_global_id(1);
 	if (c >= C)
 		return;
-	size_t area = ((size_t)(H + 4) * Wq + 32 + 15) / 16 * 16; /* pad5_area in nn/conv.c */
 	__global float *xs = scr + so + ((size_t)p * C + c) * area;
-	for (size_t j = 0; j < area; j += 16)
+	for (int j = 0; j < area; j += 16)
 		vstore16((float16)(0.0f), 0, xs + j);
 	EACH5(OW1_ROW_INIT)
 	int Q = H * Wq;

@@ -1760,13 +1760,6 @@ static int pad5_fits(const nn_ctx *ctx, const nn_conv2d *g)
 	       (size_t)(g->H + 4) * (g->W + 4) * sizeof(float) <= 16384;
 }
 
-/* Floats of a work-item's area of conv_oc1_weight_pad_5x5 (as there): a
- * padded plane of rows of Wq = W + 4, with slack for the last vector. */
-static size_t pad5_area(const nn_conv2d *g)
-{
-	return ((size_t)(g->H + 4) * (g->W + 4) + 32 + 15) / 16 * 16;
-}
-
 /* dw += the weight gradient of g (5x5, padding 2, one output channel) by
  * conv_oc1_weight_pad_5x5, in scratch: the per-part sums, dy in padded
  * planes [B, H + 5, W + 4] (2 zero rows above, 3 below, 4 zero columns
@@ -1777,12 +1770,14 @@ static int pad5_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;
-	int Wq = g->W + 4;
+	/* a work-item's area: a padded plane of rows of Wq, with slack for
+	 * the last vector's windows */
+	int Wq = g->W + 4, area = ((g->H + 4) * Wq + 32 + 15) / 16 * 16;
 	size_t nw = (size_t)g->C * 25, np = parts((size_t)g->C, g->B);
 	size_t qo = (np * nw + 15) / 16 * 16, qn = (size_t)g->B * (g->H + 5) * Wq;
 	size_t xo = (qo + qn + 15) / 16 * 16;
 	cl_mem part;
-	int st = nn_scratch(ctx, xo + np * g->C * pad5_area(g), &part);
+	int st = nn_scratch(ctx, xo + np * g->C * (size_t)area, &part);
 	if (st != TG_CL_OK || (st = embed(ctx, nn_buf_of(part, qo), dy, g->B, 1, g->H, g->W,
 	                                  g->H + 5, Wq, 1, 1, -2, 0)) != TG_CL_OK)
 		return st;
@@ -1792,8 +1787,8 @@ static int pad5_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, nn
 	nn_arg_buf(&a, nn_buf_of(part, qo));
 	nn_arg_buf(&a, x);
 	nn_arg_buf(&a, nn_buf_of(part, xo));
-	const int v[6] = { g->B, (int)np, g->C, g->H, g->W, Wq };
-	for (int i = 0; i < 6; i++)
+	const int v[7] = { g->B, (int)np, g->C, g->H, g->W, Wq, area };
+	for (int i = 0; i < 7; i++)
 		nn_arg_int(&a, v[i]);
 	const size_t global[3] = { (size_t)g->C, np, 1 }, local[3] = { 1, 1, 1 };
 	if ((st = nn_launch3(ctx, k, name, nn_args_end(&a, name), global, local)) != TG_CL_OK)
@@ -1811,13 +1806,14 @@ static int direct_weight(nn_ctx *ctx, const nn_conv2d *g, nn_buf dw, nn_buf dy, 
 	int flat = sq && 2 * g->PH == g->KH - 1 && 2 * g->PW == g->KW - 1 && g->W > 16;
 	/* 3x3 on rows of exactly 64: by rows (conv_oc1_weight64_3x3) */
 	int w64 = flat && g->KH == 3 && g->W == 64;
+	/* 5x5 on planes whose padded copy stays in L1: on those copies */
+	if (flat && pad5_fits(ctx, g))
+		return pad5_weight(ctx, g, dw, dy, x);
 	const char *name = w64    ? "conv_oc1_weight64_3x3"
 	                   : flat ? (g->KH == 5 ? "conv_oc1_weight_flat_5x5"
 	                                        : "conv_oc1_weight_flat_3x3")
 	                   : sq ? (g->KH == 3 ? "conv_oc1_weight_3x3" : "conv_oc1_weight_5x5")
 	                   : oc1 ? "conv_oc1_weight" : "conv_c1_weight";
-	if (flat && pad5_fits(ctx, g))
-		return pad5_weight(ctx, g, dw, dy, x);
 	cl_kernel k = nn_kernel(ctx, CONV, name);
 	if (!k)
 		return ctx->status;

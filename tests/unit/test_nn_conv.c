@@ -584,9 +584,10 @@ static const conv_case cases[] = {
 	{ "conv2d 5x5 p2 direct, one output channel, flat, 3 rows", 2, 3, 3, 19, 1, 5, 5, 1, 1, 2,
 	  2, 0, 0, 1, 0, 0 },
 	/* the weight gradient of those with a padded plane past 16 KiB
-	 * (74 x 65 floats): conv_oc1_weight_flat_5x5; the smaller ones above
-	 * and below take conv_oc1_weight_pad_5x5 (several images a part in
-	 * the 40-image case) */
+	 * (74 x 65 floats): conv_oc1_weight_flat_5x5; with 16-wide vectors
+	 * the smaller ones above and below take conv_oc1_weight_pad_5x5
+	 * (several images a part in the 40-image case), with narrow ones the
+	 * flat kernel */
 	{ "conv2d 5x5 p2 direct, one output channel, flat, plane past 16 KiB", 2, 3, 70, 61, 1, 5,
 	  5, 1, 1, 2, 2, 0, 0, 1, 0, 0 },
 	/* the forward of 3x3 convs with padding 1 to one output channel on
